@@ -1,0 +1,103 @@
+import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
+import { attemptRunMillis, costReport } from '../lifecycle/money.js';
+import { isTerminal } from '../lifecycle/statuses.js';
+
+/** SageMaker's JSON protocol carries timestamps as epoch seconds. */
+const seconds = (t: EpochMillis | undefined) => (t === undefined ? undefined : t / 1000);
+
+function compact<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Each transition ends when the next starts; the last one ends with the job. */
+export function secondaryStatusTransitions(job: JobRecord) {
+  const terminal = isTerminal(job.SecondaryStatus);
+  return job.Transitions.map((t, i) => {
+    const next = job.Transitions[i + 1];
+    const end = next ? next.StartTime : terminal ? t.StartTime : undefined;
+    return compact({ Status: t.Status, StartTime: seconds(t.StartTime), EndTime: seconds(end), StatusMessage: t.StatusMessage });
+  });
+}
+
+export function modelArtifactsUri(job: JobRecord): string {
+  const base = job.Spec.OutputDataConfig.S3OutputPath;
+  return `${base.endsWith('/') ? base : `${base}/`}${job.TrainingJobName}/output/model.tar.gz`;
+}
+
+/** DescribeTrainingJob: SageMaker's fields, then what SageMaker does not tell (attempts, interruptions, checkpoint, savings). */
+export function describeView(job: JobRecord, now: EpochMillis) {
+  const spec = job.Spec;
+  const cost = costReport(job, now);
+  return compact({
+    TrainingJobName: job.TrainingJobName,
+    TrainingJobArn: job.TrainingJobArn,
+    ModelArtifacts: job.TrainingJobStatus === 'Completed' ? { S3ModelArtifacts: modelArtifactsUri(job) } : undefined,
+    TrainingJobStatus: job.TrainingJobStatus,
+    SecondaryStatus: job.SecondaryStatus,
+    FailureReason: job.FailureReason,
+    HyperParameters: spec.HyperParameters,
+    AlgorithmSpecification: spec.AlgorithmSpecification,
+    RoleArn: spec.RoleArn,
+    OutputDataConfig: spec.OutputDataConfig,
+    ResourceConfig: spec.ResourceConfig,
+    StoppingCondition: spec.StoppingCondition,
+    CreationTime: seconds(job.CreationTime),
+    TrainingStartTime: seconds(job.TrainingStartTime),
+    TrainingEndTime: seconds(job.TrainingEndTime),
+    LastModifiedTime: seconds(job.LastModifiedTime),
+    SecondaryStatusTransitions: secondaryStatusTransitions(job),
+    EnableManagedSpotTraining: spec.EnableManagedSpotTraining,
+    CheckpointConfig: spec.CheckpointConfig,
+    TrainingTimeInSeconds: cost.TrainingTimeInSeconds,
+    BillableTimeInSeconds: cost.BillableTimeInSeconds,
+    Environment: spec.Environment,
+    RetryStrategy: spec.RetryStrategy,
+    // Beyond SageMaker.
+    SpotOptions: spec.EnableManagedSpotTraining
+      ? compact({
+          InterruptionBehavior: spec.SpotInterruptionBehavior,
+          FallbackInstanceTypes: spec.FallbackInstanceTypes,
+          OnDemandFallbackAfterSeconds: spec.OnDemandFallbackAfterSeconds,
+        })
+      : undefined,
+    Attempts: job.Attempts.map((a) =>
+      compact({
+        AttemptNumber: a.Number,
+        InstanceType: a.InstanceType,
+        Market: a.Market,
+        InstanceIds: a.InstanceIds,
+        LaunchRequests: a.LaunchRequests,
+        ResumedFromAttempt: a.ResumedFromAttempt,
+        RequestedTime: seconds(a.RequestedTime),
+        RunningTime: seconds(a.RunningTime),
+        EndTime: seconds(a.EndTime),
+        EndReason: a.EndReason,
+        InstanceAction: a.InstanceAction,
+        ExitCode: a.ExitCode,
+        LastLaunchError: a.LastLaunchError,
+        TrainingTimeInSeconds: Math.round(attemptRunMillis(a, now) / 1000),
+        SpotPrice: a.Prices?.Spot,
+        OnDemandPrice: a.Prices?.OnDemand,
+      }),
+    ),
+    Interruptions: job.Interruptions.map((i) => ({ Time: seconds(i.Time), InstanceId: i.InstanceId, InstanceAction: i.Action, AttemptNumber: i.Attempt })),
+    RebalanceRecommendations: job.RebalanceRecommendations.map((r) => ({ Time: seconds(r.Time), InstanceId: r.InstanceId, AttemptNumber: r.Attempt })),
+    LatestCheckpoint: job.LatestCheckpoint
+      ? { CheckpointId: job.LatestCheckpoint.Id, ManifestUri: job.LatestCheckpoint.ManifestUri, Time: seconds(job.LatestCheckpoint.Time) }
+      : undefined,
+    Savings: { SavingsPercent: cost.SavingsPercent, SpotCostUsd: cost.SpotCostUsd, OnDemandCostUsd: cost.OnDemandCostUsd },
+    Tags: spec.Tags,
+  });
+}
+
+export function summaryView(job: JobRecord) {
+  return compact({
+    TrainingJobName: job.TrainingJobName,
+    TrainingJobArn: job.TrainingJobArn,
+    CreationTime: seconds(job.CreationTime),
+    TrainingEndTime: seconds(job.TrainingEndTime),
+    LastModifiedTime: seconds(job.LastModifiedTime),
+    TrainingJobStatus: job.TrainingJobStatus,
+    SecondaryStatus: job.SecondaryStatus,
+  });
+}

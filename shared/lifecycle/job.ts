@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { MESSAGES, primaryStatusOf, type SecondaryStatus, type TrainingJobStatus } from './statuses.js';
+import { INITIAL_STATUS } from './transitions.js';
+
+/** Times are epoch milliseconds inside the product; the API speaks SageMaker's epoch seconds. */
+export type EpochMillis = number;
+
+export type InstanceAction = 'terminate' | 'stop' | 'hibernate';
+export type Market = 'spot' | 'on-demand';
+
+/** A validated, normalised CreateTrainingJob request: what the user asked for, never changed after. */
+export interface TrainingJobSpec {
+  TrainingJobName: string;
+  RoleArn?: string;
+  AlgorithmSpecification: {
+    TrainingImage?: string;
+    TrainingInputMode: string;
+    /** The training command the agent runs; spot-training's addition to SageMaker's shape. */
+    ContainerEntrypoint?: string[];
+    ContainerArguments?: string[];
+  };
+  ResourceConfig: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number };
+  EnableManagedSpotTraining: boolean;
+  StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number };
+  CheckpointConfig?: { S3Uri: string; LocalPath: string };
+  OutputDataConfig: { S3OutputPath: string };
+  Environment: Record<string, string>;
+  HyperParameters: Record<string, string>;
+  RetryStrategy?: { MaximumRetryAttempts: number };
+  Tags: { Key: string; Value: string }[];
+  /** What a stopped or hibernated spot instance does: on a persistent request it comes back. */
+  SpotInterruptionBehavior: InstanceAction;
+  /** Instance types to try, in order, when the first has no spot capacity. */
+  FallbackInstanceTypes: string[];
+  /** Launch on-demand after this long without spot capacity; absent means never. */
+  OnDemandFallbackAfterSeconds?: number;
+}
+
+export type AttemptEnd = 'interrupted' | 'completed' | 'failed' | 'stopped' | 'max-runtime' | 'max-wait' | 'lost';
+
+/** One continuous run of the job on a set of instances, from launch request to its end. */
+export interface Attempt {
+  Number: number;
+  /** Launch requests made for this attempt (capacity retries included); part of the client token. */
+  LaunchRequests: number;
+  RequestedTime: EpochMillis;
+  InstanceType: string;
+  Market: Market;
+  InstanceIds: string[];
+  RunningInstanceIds: string[];
+  GoneInstanceIds: string[];
+  /** Set when an instance of a stopped or hibernated attempt came back and this attempt resumed on it. */
+  ResumedFromAttempt?: number;
+  /** All of the attempt's instances are running: training time starts counting here. */
+  RunningTime?: EpochMillis;
+  EndTime?: EpochMillis;
+  EndReason?: AttemptEnd;
+  InstanceAction?: InstanceAction;
+  ExitCode?: number;
+  LastLaunchError?: string;
+  /** Hourly prices captured when the attempt started running. */
+  Prices?: { Spot: number; OnDemand: number };
+}
+
+export interface TransitionRecord {
+  Status: SecondaryStatus;
+  StartTime: EpochMillis;
+  StatusMessage: string;
+}
+
+export interface Checkpoint {
+  /** The checkpoint's folder name under CheckpointConfig.S3Uri, e.g. `step=1200`. */
+  Id: string;
+  /** Orders checkpoints: the number in the folder name; the latest never moves backwards. */
+  Sequence: number;
+  ManifestUri: string;
+  Time: EpochMillis;
+}
+
+export interface Interruption {
+  Time: EpochMillis;
+  InstanceId: string;
+  Action: InstanceAction;
+  Attempt: number;
+}
+
+export type StopReason = 'user' | 'max-runtime' | 'max-wait';
+
+export interface JobRecord {
+  TrainingJobName: string;
+  TrainingJobArn: string;
+  Spec: TrainingJobSpec;
+  TrainingJobStatus: TrainingJobStatus;
+  SecondaryStatus: SecondaryStatus;
+  Transitions: TransitionRecord[];
+  FailureReason?: string;
+  CreationTime: EpochMillis;
+  LastModifiedTime: EpochMillis;
+  TrainingStartTime?: EpochMillis;
+  TrainingEndTime?: EpochMillis;
+  CurrentAttempt: number;
+  Attempts: Attempt[];
+  /** The current attempt's instances: the store's condition for instance events. */
+  CurrentInstanceIds: string[];
+  Interruptions: Interruption[];
+  RebalanceRecommendations: { Time: EpochMillis; InstanceId: string; Attempt: number }[];
+  LatestCheckpoint?: Checkpoint;
+  StopReason?: StopReason;
+  StoppingTime?: EpochMillis;
+  RetriesUsed: number;
+  /** When a launch that failed for capacity is tried again. */
+  NextLaunchTime?: EpochMillis;
+  /** Ids of recent events that changed the record without a status change, to spot redeliveries. */
+  RecentEventKeys: string[];
+  /** Bumped by every write; the store's optimistic lock. */
+  Version: number;
+}
+
+export interface NewJobInput {
+  spec: TrainingJobSpec;
+  arn: string;
+  now: EpochMillis;
+}
+
+export function newJob({ spec, arn, now }: NewJobInput): JobRecord {
+  const firstAttempt = newAttempt(1, spec.ResourceConfig.InstanceType, spec.EnableManagedSpotTraining ? 'spot' : 'on-demand', now);
+  return {
+    TrainingJobName: spec.TrainingJobName,
+    TrainingJobArn: arn,
+    Spec: spec,
+    TrainingJobStatus: primaryStatusOf(INITIAL_STATUS),
+    SecondaryStatus: INITIAL_STATUS,
+    Transitions: [{ Status: INITIAL_STATUS, StartTime: now, StatusMessage: MESSAGES.created }],
+    CreationTime: now,
+    LastModifiedTime: now,
+    CurrentAttempt: 1,
+    Attempts: [firstAttempt],
+    CurrentInstanceIds: [],
+    Interruptions: [],
+    RebalanceRecommendations: [],
+    RetriesUsed: 0,
+    RecentEventKeys: [],
+    Version: 0,
+  };
+}
+
+export function newAttempt(number: number, instanceType: string, market: Market, now: EpochMillis): Attempt {
+  return {
+    Number: number,
+    LaunchRequests: 1,
+    RequestedTime: now,
+    InstanceType: instanceType,
+    Market: market,
+    InstanceIds: [],
+    RunningInstanceIds: [],
+    GoneInstanceIds: [],
+  };
+}
+
+export function currentAttempt(job: JobRecord): Attempt {
+  const attempt = job.Attempts.find((a) => a.Number === job.CurrentAttempt);
+  if (!attempt) throw new Error(`Job ${job.TrainingJobName} has no attempt ${job.CurrentAttempt}`);
+  return attempt;
+}
+
+/** Instances of the attempt that have not yet stopped or terminated. */
+export function liveInstanceIds(attempt: Attempt): string[] {
+  return attempt.InstanceIds.filter((id) => !attempt.GoneInstanceIds.includes(id));
+}
+
+/** Instance launches are idempotent per (job, attempt, launch request): EC2's ClientToken. */
+export function launchClientToken(jobName: string, attempt: Attempt): string {
+  const key = `${jobName}/attempt-${attempt.Number}/launch-${attempt.LaunchRequests}`;
+  // EC2 allows 64 characters; a digest keeps long job names from colliding after truncation.
+  return `${jobName.slice(0, 40)}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}

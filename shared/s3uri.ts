@@ -1,0 +1,34 @@
+/** Messages of S3UriError complete "the URI must …". */
+/** An S3 location treated as a folder: `prefix` is empty or ends with `/`, so `run-1/` never matches `run-10/`. */
+export interface S3Location {
+  bucket: string;
+  prefix: string;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export class S3UriError extends Error {}
+
+export function parseS3Uri(uri: string): S3Location {
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
+  if (!match) throw new S3UriError('look like s3://bucket/prefix');
+  const bucket = match[1] ?? '';
+  if (!BUCKET.test(bucket) || bucket.includes('..')) throw new S3UriError(`name a valid bucket, not '${bucket}'`);
+  const path = match[2] ?? '';
+  if (/[\u0000-\u001f\u007f\\]/.test(path)) throw new S3UriError('not contain control characters or backslashes');
+  const segments = path.split('/').filter((segment, i, all) => !(segment === '' && i === all.length - 1));
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new S3UriError('not have an empty, "." or ".." path segment');
+  }
+  return { bucket, prefix: segments.length ? `${segments.join('/')}/` : '' };
+}
+
+export function formatS3Uri(location: S3Location, key = ''): string {
+  return `s3://${location.bucket}/${location.prefix}${key}`;
+}
+
+/** The key with the location's folder removed, or undefined when the key is not inside it. */
+export function keyWithin(location: S3Location, bucket: string, key: string): string | undefined {
+  if (bucket !== location.bucket || !key.startsWith(location.prefix)) return undefined;
+  return key.slice(location.prefix.length);
+}

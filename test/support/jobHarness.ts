@@ -1,0 +1,229 @@
+import { loadConfig } from '../../shared/config.js';
+import { applyEvent, type Outcome } from '../../shared/engine.js';
+import { readCreateRequest } from '../../shared/api/createRequest.js';
+import { trainingJobArn } from '../../shared/api/operations.js';
+import { decide, type AgentPhase, type Effect, type JobEvent } from '../../shared/lifecycle/decide.js';
+import { currentAttempt, newJob, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
+import type { InstancePrices } from '../../shared/lifecycle/money.js';
+import type { JobStore } from '../../shared/store/jobStore.js';
+
+export const TEST_CONFIG = loadConfig({ ALLOWED_BUCKETS: 'spot-training-data', ACCOUNT_ID: '123456789012' });
+export const PRICES: InstancePrices = { Spot: 0.3, OnDemand: 1.0 };
+/** 2026-11-27T10:00:00Z: every scenario's second 0. */
+export const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
+
+/** Where a harness keeps the job: the pure lifecycle alone, or the real store on DynamoDB. */
+export interface Backend {
+  create(job: JobRecord): Promise<void>;
+  get(name: string): Promise<JobRecord | undefined>;
+  apply(name: string, event: JobEvent, now: number): Promise<Outcome>;
+  register(name: string, attempt: number, instanceIds: string[], now: number): Promise<void>;
+  owner(instanceId: string): Promise<{ JobName: string; Attempt: number } | undefined>;
+}
+
+/** Applies decisions to records in memory, as the store would: the pure lifecycle, nothing else. */
+export class MemoryBackend implements Backend {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly owners = new Map<string, { JobName: string; Attempt: number }>();
+
+  async create(job: JobRecord) {
+    if (this.jobs.has(job.TrainingJobName)) throw new Error(`exists: ${job.TrainingJobName}`);
+    this.jobs.set(job.TrainingJobName, job);
+  }
+  async get(name: string) {
+    return this.jobs.get(name);
+  }
+  async apply(name: string, event: JobEvent, now: number): Promise<Outcome> {
+    const job = this.jobs.get(name);
+    if (!job) return { status: 'not-found' };
+    const decision = decide(job, event, now);
+    if (decision.kind === 'ignore') return { status: 'ignored', job, reason: decision.reason, detail: decision.detail, effects: decision.effects };
+    if (!decision.guardStatuses.includes(job.SecondaryStatus)) throw new Error('decision guard excludes the status it was made in');
+    const next = { ...decision.job, Version: job.Version + 1 };
+    this.jobs.set(name, next);
+    return { status: 'applied', job: next, decision, effects: decision.effects };
+  }
+  async register(name: string, attempt: number, ids: string[]) {
+    for (const id of ids) this.owners.set(id, { JobName: name, Attempt: attempt });
+  }
+  async owner(id: string) {
+    return this.owners.get(id);
+  }
+}
+
+export class StoreBackend implements Backend {
+  constructor(readonly store: JobStore) {}
+  create(job: JobRecord) {
+    return this.store.create(job);
+  }
+  get(name: string) {
+    return this.store.get(name);
+  }
+  apply(name: string, event: JobEvent, now: number) {
+    return applyEvent(this.store, name, event, () => now);
+  }
+  register(name: string, attempt: number, ids: string[], now: number) {
+    return this.store.registerInstances(name, attempt, ids, now);
+  }
+  async owner(id: string) {
+    return this.store.instanceOwner(id);
+  }
+}
+
+export function jobRequest(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    TrainingJobName: name,
+    AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File' },
+    ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
+    EnableManagedSpotTraining: true,
+    StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },
+    CheckpointConfig: { S3Uri: `s3://spot-training-data/checkpoints/${name}` },
+    OutputDataConfig: { S3OutputPath: 's3://spot-training-data/output' },
+    ...overrides,
+  };
+}
+
+/**
+ * Drives one job through events the way the handlers will: instance events find their job
+ * and attempt through the instance lookup, agent reports name the current attempt.
+ * The clock is in seconds since T0.
+ */
+export class JobHarness {
+  private seconds = 0;
+  readonly outcomes: Outcome[] = [];
+  readonly effects: Effect[] = [];
+
+  constructor(
+    readonly backend: Backend,
+    readonly name: string,
+  ) {}
+
+  get now(): number {
+    return T0 + this.seconds * 1000;
+  }
+
+  at(seconds: number): this {
+    this.seconds = seconds;
+    return this;
+  }
+
+  async create(overrides: Record<string, unknown> = {}): Promise<JobRecord> {
+    const spec = readCreateRequest(jobRequest(this.name, overrides), TEST_CONFIG);
+    const job = newJob({ spec, arn: trainingJobArn(TEST_CONFIG, this.name), now: this.now });
+    await this.backend.create(job);
+    return job;
+  }
+
+  async job(): Promise<JobRecord> {
+    const job = await this.backend.get(this.name);
+    if (!job) throw new Error(`job ${this.name} not found`);
+    return job;
+  }
+
+  async send(event: JobEvent): Promise<Outcome> {
+    const outcome = await this.backend.apply(this.name, event, this.now);
+    this.outcomes.push(outcome);
+    if (outcome.status !== 'not-found') this.effects.push(...outcome.effects);
+    return outcome;
+  }
+
+  async launch(instanceIds: string[]): Promise<Outcome> {
+    const job = await this.job();
+    const attempt = currentAttempt(job);
+    await this.backend.register(this.name, attempt.Number, instanceIds, this.now);
+    return this.send({
+      type: 'launchSucceeded',
+      time: this.now,
+      attempt: attempt.Number,
+      launchRequest: attempt.LaunchRequests,
+      instanceIds,
+      instanceType: attempt.InstanceType,
+      market: attempt.Market,
+    });
+  }
+
+  async capacityError(code = 'InsufficientInstanceCapacity', retryInSeconds = 30): Promise<Outcome> {
+    const attempt = currentAttempt(await this.job());
+    return this.send({
+      type: 'launchFailed',
+      time: this.now,
+      attempt: attempt.Number,
+      launchRequest: attempt.LaunchRequests,
+      errorCode: code,
+      message: 'There is no Spot capacity available that matches your request.',
+      capacity: true,
+      retryable: true,
+      retryAt: this.now + retryInSeconds * 1000,
+    });
+  }
+
+  private async instanceAttempt(instanceId: string): Promise<number> {
+    const owner = await this.backend.owner(instanceId);
+    if (!owner) throw new Error(`instance ${instanceId} is not registered`);
+    return owner.Attempt;
+  }
+
+  async running(instanceId: string, prices: InstancePrices = PRICES): Promise<Outcome> {
+    const instanceAttempt = await this.instanceAttempt(instanceId);
+    return this.send({ type: 'instanceState', time: this.now, instanceId, instanceAttempt, state: 'running', prices });
+  }
+
+  async gone(instanceId: string, state: 'stopped' | 'shutting-down' | 'terminated' = 'terminated'): Promise<Outcome> {
+    const instanceAttempt = await this.instanceAttempt(instanceId);
+    return this.send({ type: 'instanceState', time: this.now, instanceId, instanceAttempt, state });
+  }
+
+  async warn(instanceId: string, action: InstanceAction = 'terminate'): Promise<Outcome> {
+    const instanceAttempt = await this.instanceAttempt(instanceId);
+    return this.send({ type: 'interruptionWarning', time: this.now, instanceId, instanceAttempt, action });
+  }
+
+  async rebalance(instanceId: string, key?: string): Promise<Outcome> {
+    const instanceAttempt = await this.instanceAttempt(instanceId);
+    return this.send({ type: 'rebalanceRecommendation', time: this.now, instanceId, instanceAttempt, ...(key ? { key } : {}) });
+  }
+
+  async report(phase: AgentPhase, extra: { exitCode?: number; reason?: string; attempt?: number } = {}): Promise<Outcome> {
+    const attempt = extra.attempt ?? (await this.job()).CurrentAttempt;
+    return this.send({ type: 'agentReport', time: this.now, attempt, phase, ...extra });
+  }
+
+  async checkpoint(sequence: number): Promise<Outcome> {
+    const id = `step=${sequence}`;
+    return this.send({
+      type: 'checkpoint',
+      time: this.now,
+      checkpoint: { Id: id, Sequence: sequence, ManifestUri: `s3://spot-training-data/checkpoints/${this.name}/${id}/manifest.json`, Time: this.now },
+    });
+  }
+
+  timer(): Promise<Outcome> {
+    return this.send({ type: 'timer', time: this.now });
+  }
+
+  stop(): Promise<Outcome> {
+    return this.send({ type: 'stopRequested', time: this.now });
+  }
+
+  /** The SecondaryStatusTransitions' statuses, in order. */
+  async statuses(): Promise<string[]> {
+    return (await this.job()).Transitions.map((t) => t.Status);
+  }
+
+  /** The transitions grouped the way the seed writes them: "InProgress: Starting, Downloading". */
+  async lifecycle(): Promise<string[]> {
+    const { primaryStatusOf } = await import('../../shared/lifecycle/statuses.js');
+    const groups: string[] = [];
+    let current: { primary: string; statuses: string[] } | undefined;
+    for (const t of (await this.job()).Transitions) {
+      const primary = primaryStatusOf(t.Status);
+      if (current?.primary !== primary) {
+        if (current) groups.push(`${current.primary}: ${current.statuses.join(', ')}`);
+        current = { primary, statuses: [] };
+      }
+      current.statuses.push(t.Status);
+    }
+    if (current) groups.push(`${current.primary}: ${current.statuses.join(', ')}`);
+    return groups;
+  }
+}
