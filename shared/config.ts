@@ -20,7 +20,45 @@ const schema = z.object({
   /** Source of synthetic EC2 events on AWS, where PutEvents refuses `aws.*`. */
   SYNTHETIC_SOURCE: z.string().min(1).default('spot-training.synthetic'),
   MAX_INSTANCES_PER_JOB: z.coerce.number().int().min(1).default(20),
+  /** The AMI training instances boot: Node.js 20+ and the agent (README: "Real instances"). */
+  EC2_IMAGE_ID: z.string().default(''),
+  EC2_INSTANCE_PROFILE_ARN: z.string().default(''),
+  EC2_SUBNET_IDS: commaList,
+  EC2_SECURITY_GROUP_IDS: commaList,
+  /** `table`: PRICE_TABLE alone; `ec2`: spot prices from EC2's spot price history, on-demand from PRICE_TABLE. */
+  PRICE_SOURCE: z.enum(['table', 'ec2']).default('table'),
+  /** Hourly prices per instance type, JSON: {"g5.xlarge": {"Spot": 0.4, "OnDemand": 1.006}}; merged over the defaults. */
+  PRICE_TABLE: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as Record<string, { Spot: number; OnDemand: number }>;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'PRICE_TABLE must be JSON' });
+        return z.NEVER;
+      }
+    }),
 });
+
+/**
+ * On-demand prices (us-east-1, Linux, USD per hour) and typical spot prices, for reports
+ * when nothing better is configured. Override with PRICE_TABLE.
+ */
+export const DEFAULT_PRICES: Record<string, { Spot: number; OnDemand: number }> = {
+  'm5.large': { Spot: 0.035, OnDemand: 0.096 },
+  'm5.xlarge': { Spot: 0.07, OnDemand: 0.192 },
+  'c5.xlarge': { Spot: 0.068, OnDemand: 0.17 },
+  'c5.2xlarge': { Spot: 0.136, OnDemand: 0.34 },
+  'g4dn.xlarge': { Spot: 0.2, OnDemand: 0.526 },
+  'g4dn.2xlarge': { Spot: 0.29, OnDemand: 0.752 },
+  'g5.xlarge': { Spot: 0.4, OnDemand: 1.006 },
+  'g5.2xlarge': { Spot: 0.48, OnDemand: 1.212 },
+  'g5.12xlarge': { Spot: 2.2, OnDemand: 5.672 },
+  'p3.2xlarge': { Spot: 0.92, OnDemand: 3.06 },
+  'p3.8xlarge': { Spot: 3.67, OnDemand: 12.24 },
+  'p4d.24xlarge': { Spot: 9.83, OnDemand: 32.7726 },
+};
 
 export type Config = {
   tableName: string;
@@ -30,6 +68,9 @@ export type Config = {
   controlBucket: string;
   syntheticSource: string;
   maxInstancesPerJob: number;
+  ec2: { imageId: string; instanceProfileArn: string; subnetIds: string[]; securityGroupIds: string[] };
+  priceSource: 'table' | 'ec2';
+  prices: Record<string, { Spot: number; OnDemand: number }>;
 };
 
 export class ConfigError extends Error {}
@@ -49,5 +90,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     controlBucket: c.CONTROL_BUCKET,
     syntheticSource: c.SYNTHETIC_SOURCE,
     maxInstancesPerJob: c.MAX_INSTANCES_PER_JOB,
+    ec2: {
+      imageId: c.EC2_IMAGE_ID,
+      instanceProfileArn: c.EC2_INSTANCE_PROFILE_ARN,
+      subnetIds: c.EC2_SUBNET_IDS,
+      securityGroupIds: c.EC2_SECURITY_GROUP_IDS,
+    },
+    priceSource: c.PRICE_SOURCE,
+    prices: { ...DEFAULT_PRICES, ...c.PRICE_TABLE },
   };
 }

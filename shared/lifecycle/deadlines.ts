@@ -10,6 +10,9 @@ export interface LifecycleSettings {
   launchBackoffMaxMs: number;
 }
 
+/** A launch whose result was never recorded (a crash in between) is asked for again after this long. */
+export const LAUNCH_WATCHDOG_MS = 2 * 60_000;
+
 export const DEFAULT_SETTINGS: LifecycleSettings = {
   stoppingTimeoutMs: 10 * 60_000,
   launchBackoffBaseMs: 15_000,
@@ -61,10 +64,17 @@ export function nextDeadline(job: JobRecord, settings: LifecycleSettings = DEFAU
   if (job.SecondaryStatus === 'Stopping') {
     return (job.StoppingTime ?? job.LastModifiedTime) + settings.stoppingTimeoutMs;
   }
-  const candidates = [waitDeadline(job), runtimeDeadline(job), job.NextLaunchTime].filter(
+  const candidates = [waitDeadline(job), runtimeDeadline(job), job.NextLaunchTime, launchWatchdog(job)].filter(
     (t): t is number => t !== undefined,
   );
   return candidates.length ? Math.min(...candidates) : undefined;
+}
+
+/** When to ask again for a launch that has not reported back. */
+export function launchWatchdog(job: JobRecord): EpochMillis | undefined {
+  const attempt = currentAttempt(job);
+  if (job.SecondaryStatus !== 'Starting' || attempt.InstanceIds.length || job.NextLaunchTime !== undefined) return undefined;
+  return attempt.RequestedTime + LAUNCH_WATCHDOG_MS;
 }
 
 /** Delay before launch request `requestNumber` + 1, full jitter: `random` is in [0, 1). */

@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, exceededLimit, type ExceededLimit } from './deadlines.js';
+import { DEFAULT_SETTINGS, exceededLimit, LAUNCH_WATCHDOG_MS, launchWatchdog, type ExceededLimit } from './deadlines.js';
 import {
   currentAttempt,
   launchClientToken,
@@ -373,6 +373,13 @@ function onTimer(job: JobRecord, now: EpochMillis): Decision {
   if (job.SecondaryStatus === 'Starting' && job.NextLaunchTime !== undefined && job.NextLaunchTime <= now) {
     delete draft.job.NextLaunchTime;
     draft.say(MESSAGES.launching);
+    draft.effects.push(launchEffect(draft.job, draft.attempt));
+    return draft.decision();
+  }
+  const watchdog = launchWatchdog(job);
+  if (watchdog !== undefined && watchdog <= now) {
+    // The same launch request again: its client token makes EC2 answer with what it did.
+    draft.job.NextLaunchTime = now + LAUNCH_WATCHDOG_MS;
     draft.effects.push(launchEffect(draft.job, draft.attempt));
     return draft.decision();
   }

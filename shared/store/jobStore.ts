@@ -33,6 +33,7 @@ export class StaleRecordError extends Error {
 export interface InstanceOwner {
   JobName: string;
   Attempt: number;
+  InstanceType: string;
 }
 
 export type ListSort = 'CreationTime' | 'Name' | 'Status';
@@ -62,7 +63,7 @@ export interface JobStore {
   write(before: JobRecord, decision: Extract<Decision, { kind: 'apply' }>): Promise<void>;
   delete(name: string): Promise<void>;
   list(query: ListQuery): Promise<ListPage>;
-  registerInstances(jobName: string, attempt: number, instanceIds: string[], now: EpochMillis): Promise<void>;
+  registerInstances(owner: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void>;
   instanceOwner(instanceId: string): Promise<InstanceOwner | undefined>;
   checkpointOwner(location: string): Promise<string | undefined>;
   /** Names of unfinished jobs whose next deadline is at or before `now`, from the sparse deadline index. */
@@ -281,14 +282,20 @@ export class DynamoJobStore implements JobStore {
     return { jobs, ...(startKey ? { lastKey: startKey } : {}) };
   }
 
-  async registerInstances(jobName: string, attempt: number, instanceIds: string[], now: EpochMillis): Promise<void> {
+  async registerInstances({ JobName: jobName, Attempt: attempt, InstanceType: instanceType }: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void> {
     await Promise.all(
       instanceIds.map(async (id) => {
         try {
           await this.doc.send(
             new PutCommand({
               TableName: this.tableName,
-              Item: { pk: instanceKey(id), JobName: jobName, Attempt: attempt, [TTL_ATTRIBUTE]: Math.floor(now / 1000) + INSTANCE_TTL_SECONDS },
+              Item: {
+                pk: instanceKey(id),
+                JobName: jobName,
+                Attempt: attempt,
+                InstanceType: instanceType,
+                [TTL_ATTRIBUTE]: Math.floor(now / 1000) + INSTANCE_TTL_SECONDS,
+              },
               // An instance id is never reused by EC2; a redelivered launch writes the same item.
               ConditionExpression: 'attribute_not_exists(pk) OR (JobName = :job AND Attempt = :attempt)',
               ExpressionAttributeValues: { ':job': jobName, ':attempt': attempt },
@@ -309,7 +316,7 @@ export class DynamoJobStore implements JobStore {
       new GetCommand({ TableName: this.tableName, Key: { pk: instanceKey(instanceId) }, ConsistentRead: true }),
     );
     if (!Item) return undefined;
-    return { JobName: String(Item.JobName), Attempt: Number(Item.Attempt) };
+    return { JobName: String(Item.JobName), Attempt: Number(Item.Attempt), InstanceType: String(Item.InstanceType) };
   }
 
   async checkpointOwner(location: string): Promise<string | undefined> {

@@ -15,7 +15,7 @@
  *  - A relative `-dbPath` would be resolved against that cwd, so `dataDir` is
  *    made absolute here.
  *  - DynamoDB Local has no host/bind option: it listens on ALL interfaces
- *    (`*:<port>`, IPv4 and IPv6), not only 127.0.0.1. We only ever talk to it
+ *    (Jetty binds `0.0.0.0:<port>`), not only 127.0.0.1. We only ever talk to it
  *    on 127.0.0.1, and the free port is probed on all interfaces so that it
  *    is really free for a wildcard bind.
  *  - `spawn()` cannot pass `-disableTelemetry`; DynamoDB Local >= 2.1 also
@@ -71,6 +71,9 @@ export function createDynamoDbLocalClient(
     requestHandler: {
       connectionTimeout: 2_000,
       requestTimeout: overrides.requestTimeoutMs ?? 10_000,
+      // Without this the SDK only logs a warning and the request can hang forever
+      // (e.g. when something else accepted the connection but never answers).
+      throwOnRequestTimeout: true,
     },
   });
 }
@@ -160,11 +163,29 @@ export async function startDynamoDbLocal(
     spawnError = err;
   });
 
-  // Last-resort cleanup if the Node process exits without calling stop().
+  // Last-resort cleanup if the Node process exits without calling stop():
+  // normal exit, or a signal sent to the Node PID only (not its process group,
+  // e.g. `kill -INT <vitest pid>` or a CI runner) — otherwise java is orphaned
+  // (re-parented to PID 1). SIGKILL of Node cannot be handled.
   const killOnExit = (): void => {
     if (!hasExited(child)) child.kill('SIGKILL');
   };
-  process.once('exit', killOnExit);
+  const exitSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killOnExit();
+    removeExitHooks();
+    // Keep Node's default behaviour (die by the signal) unless someone else
+    // (e.g. vitest) handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const removeExitHooks = (): void => {
+    process.removeListener('exit', killOnExit);
+    for (const signal of exitSignals) process.removeListener(signal, onSignal);
+  };
+  // Prepend: vitest's own SIGINT/SIGTERM/exit listeners call process.exit(),
+  // and a process.exit() inside an 'exit' listener skips all later listeners.
+  process.prependOnceListener('exit', killOnExit);
+  for (const signal of exitSignals) process.prependOnceListener(signal, onSignal);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -178,7 +199,7 @@ export async function startDynamoDbLocal(
           throw new Error(`DynamoDB Local (pid ${child.pid}) did not exit after SIGKILL`);
         }
       } finally {
-        process.removeListener('exit', killOnExit);
+        removeExitHooks();
         child.stdout?.destroy();
         child.stderr?.destroy();
       }
@@ -201,7 +222,7 @@ export async function startDynamoDbLocal(
         throw new Error(`DynamoDB Local exited before becoming ready (${describe()})`);
       }
       try {
-        await client.send(new ListTablesCommand({ Limit: 1 }));
+        await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(3_000) });
         break;
       } catch (err) {
         lastError = err;

@@ -63,7 +63,7 @@ export class StoreBackend implements Backend {
     return applyEvent(this.store, name, event, () => now);
   }
   register(name: string, attempt: number, ids: string[], now: number) {
-    return this.store.registerInstances(name, attempt, ids, now);
+    return this.store.registerInstances({ JobName: name, Attempt: attempt, InstanceType: 'g5.xlarge' }, ids, now);
   }
   async owner(id: string) {
     return this.store.instanceOwner(id);

@@ -1,0 +1,61 @@
+import type { InstanceAction, Market } from '../lifecycle/job.js';
+
+/** One launch of an attempt's instances. */
+export interface LaunchRequest {
+  jobName: string;
+  attempt: number;
+  launchRequest: number;
+  instanceType: string;
+  market: Market;
+  count: number;
+  /** Idempotency: the same token never launches twice. */
+  clientToken: string;
+  interruptionBehavior: InstanceAction;
+  volumeSizeInGB: number;
+}
+
+export type LaunchResult =
+  | { ok: true; instanceIds: string[] }
+  | { ok: false; errorCode: string; message: string; capacity: boolean; retryable: boolean };
+
+/** Where instances come from: EC2 on AWS, the simulator of the local cloud. The core owns this interface. */
+export interface Capacity {
+  launch(request: LaunchRequest): Promise<LaunchResult>;
+  terminate(instanceIds: string[]): Promise<void>;
+}
+
+/**
+ * EC2's launch errors that mean "no capacity right now": the job stays in Starting and the
+ * launch is retried with backoff until MaxWaitTimeInSeconds.
+ */
+export const CAPACITY_ERRORS = new Set([
+  'InsufficientInstanceCapacity',
+  'InsufficientCapacity',
+  'InsufficientHostCapacity',
+  'InsufficientReservedInstanceCapacity',
+  'InsufficientFreeAddressesInSubnet',
+  'MaxSpotInstanceCountExceeded',
+  'SpotMaxPriceTooLow',
+  'capacity-not-available',
+  'price-too-low',
+  'capacity-oversubscribed',
+  'Unsupported',
+]);
+
+/** Errors worth retrying that are not about capacity: throttling, quotas that free up, outages. */
+export const TRANSIENT_ERRORS = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'InstanceLimitExceeded',
+  'VcpuLimitExceeded',
+  'ServiceUnavailable',
+  'Unavailable',
+  'InternalError',
+  'InternalFailure',
+]);
+
+export function classifyLaunchError(errorCode: string, message: string): Extract<LaunchResult, { ok: false }> {
+  const capacity = CAPACITY_ERRORS.has(errorCode);
+  return { ok: false, errorCode, message, capacity, retryable: capacity || TRANSIENT_ERRORS.has(errorCode) };
+}

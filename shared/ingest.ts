@@ -1,0 +1,206 @@
+import type { z } from 'zod';
+import type { JobEvent } from './lifecycle/decide.js';
+import { count, logger } from './observability.js';
+import { processJobEvent, type Services } from './processor.js';
+import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
+import { MalformedEventError, parseEvent } from './events/envelope.js';
+import { decodeS3Key, KeyEncodingError, s3Notification, s3Record } from './events/s3Events.js';
+import { MANIFEST_NAME, parseManifestKey, parseReportKey, REPORT_PREFIX } from './protocol.js';
+
+/**
+ * From AWS's event shapes to the lifecycle's events: validate, find the job, apply.
+ * A malformed event, or one for an instance or job this system does not own, is logged and
+ * dropped: retrying it could never succeed. Anything else that fails is thrown, so that
+ * the event is delivered again (and dead-lettered in the end).
+ */
+export type IngestResult = { status: 'processed' | 'ignored' | 'malformed'; detail?: string };
+
+function malformed(kind: string, error: unknown, eventId?: string): IngestResult {
+  count('MalformedEvent');
+  const detail = error instanceof Error ? error.message : String(error);
+  logger.warn(`malformed ${kind} dropped`, { reason: detail, eventId });
+  return { status: 'malformed', detail };
+}
+
+function parseEc2<T extends z.ZodTypeAny>(services: Services, schema: T, raw: unknown): z.infer<T> {
+  const event = parseEvent(schema, raw);
+  const source = (event as { source: string }).source;
+  if (source !== 'aws.ec2' && source !== services.config.syntheticSource) {
+    throw new MalformedEventError(`source: '${source}' is neither aws.ec2 nor ${services.config.syntheticSource}`);
+  }
+  return event;
+}
+
+async function applyToInstanceOwner(
+  services: Services,
+  instanceId: string,
+  eventId: string,
+  source: string,
+  build: (owner: { Attempt: number; InstanceType: string }) => Promise<JobEvent>,
+): Promise<IngestResult> {
+  const owner = await services.store.instanceOwner(instanceId);
+  if (!owner) {
+    count('UnknownInstance');
+    logger.info('ignored: instance not launched by spot-training', { instanceId, eventId, source });
+    return { status: 'ignored', detail: `unknown instance ${instanceId}` };
+  }
+  const outcome = await processJobEvent(services, owner.JobName, await build(owner), { eventId, source });
+  return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status === 'ignored' ? outcome.reason : outcome.status };
+}
+
+export async function ingestInterruptionWarning(services: Services, raw: unknown): Promise<IngestResult> {
+  let event: z.infer<typeof spotInterruptionWarning>;
+  try {
+    event = parseEc2(services, spotInterruptionWarning, raw);
+  } catch (error) {
+    if (error instanceof MalformedEventError) return malformed('spot interruption warning', error);
+    throw error;
+  }
+  const instanceId = event.detail['instance-id'];
+  return applyToInstanceOwner(services, instanceId, event.id, event.source, async (owner) => ({
+    type: 'interruptionWarning',
+    time: Date.parse(event.time),
+    key: eventKey(event),
+    instanceId,
+    instanceAttempt: owner.Attempt,
+    action: event.detail['instance-action'],
+  }));
+}
+
+export async function ingestRebalanceRecommendation(services: Services, raw: unknown): Promise<IngestResult> {
+  let event: z.infer<typeof rebalanceRecommendation>;
+  try {
+    event = parseEc2(services, rebalanceRecommendation, raw);
+  } catch (error) {
+    if (error instanceof MalformedEventError) return malformed('rebalance recommendation', error);
+    throw error;
+  }
+  count('RebalanceRecommendation');
+  const instanceId = event.detail['instance-id'];
+  return applyToInstanceOwner(services, instanceId, event.id, event.source, async (owner) => ({
+    type: 'rebalanceRecommendation',
+    time: Date.parse(event.time),
+    key: eventKey(event),
+    instanceId,
+    instanceAttempt: owner.Attempt,
+  }));
+}
+
+export async function ingestInstanceStateChange(services: Services, raw: unknown): Promise<IngestResult> {
+  let event: z.infer<typeof instanceStateChange>;
+  try {
+    event = parseEc2(services, instanceStateChange, raw);
+  } catch (error) {
+    if (error instanceof MalformedEventError) return malformed('instance state change', error);
+    throw error;
+  }
+  const instanceId = event.detail['instance-id'];
+  const state = event.detail.state;
+  if (state === 'pending' || state === 'stopping') return { status: 'ignored', detail: `state ${state} changes nothing` };
+  const time = Date.parse(event.time);
+  return applyToInstanceOwner(services, instanceId, event.id, event.source, async (owner) => ({
+    type: 'instanceState',
+    time,
+    instanceId,
+    instanceAttempt: owner.Attempt,
+    state,
+    ...(state === 'running' ? await pricesOf(services, owner.InstanceType, time) : {}),
+  }));
+}
+
+/** Billable time is weighed with the prices of the moment the instance starts running; without them, at on-demand. */
+async function pricesOf(services: Services, instanceType: string, time: number) {
+  try {
+    return { prices: await services.prices.pricesAt(instanceType, time) };
+  } catch (error) {
+    logger.warn('no price for instance type: billable time counts at the on-demand rate', { instanceType, error: String(error) });
+    return {};
+  }
+}
+
+/** S3 notifications: agent reports in the control bucket, checkpoint manifests in the allowed buckets. */
+export async function ingestS3Notification(services: Services, raw: unknown): Promise<IngestResult[]> {
+  let records: unknown[];
+  try {
+    records = parseEvent(s3Notification, raw).Records;
+  } catch (error) {
+    if (error instanceof MalformedEventError) return [malformed('S3 notification', error)];
+    throw error;
+  }
+  const results: IngestResult[] = [];
+  for (const rawRecord of records) results.push(await ingestS3Record(services, rawRecord));
+  return results;
+}
+
+async function ingestS3Record(services: Services, raw: unknown): Promise<IngestResult> {
+  let bucket: string;
+  let key: string;
+  let time: number;
+  try {
+    const record = parseEvent(s3Record, raw);
+    bucket = record.s3.bucket.name;
+    key = decodeS3Key(record.s3.object.key);
+    time = Date.parse(record.eventTime);
+  } catch (error) {
+    if (error instanceof MalformedEventError || error instanceof KeyEncodingError) return malformed('S3 record', error);
+    throw error;
+  }
+  const context = { source: `s3://${bucket}`, eventId: key };
+  if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
+    const parsed = parseReportKey(key);
+    if (typeof parsed === 'string') return malformed('agent report', parsed, key);
+    const body = parsed.phase === 'failed' ? await services.control.readReport(key) : {};
+    const outcome = await processJobEvent(
+      services,
+      parsed.job,
+      {
+        type: 'agentReport',
+        time: body.Time ? Date.parse(body.Time) : time,
+        attempt: parsed.attempt,
+        phase: parsed.phase,
+        ...(body.ExitCode !== undefined ? { exitCode: body.ExitCode } : {}),
+        ...(body.Reason !== undefined ? { reason: body.Reason } : {}),
+      },
+      context,
+    );
+    return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status };
+  }
+  if (key.endsWith(`/${MANIFEST_NAME}`)) {
+    if (!services.config.allowedBuckets.includes(bucket)) return malformed('checkpoint manifest', `bucket ${bucket} is not an allowed checkpoint bucket`, key);
+    const parsed = parseManifestKey(bucket, key);
+    if (typeof parsed === 'string') return malformed('checkpoint manifest', parsed, key);
+    const owner = await services.store.checkpointOwner(parsed.location);
+    if (!owner) {
+      count('IgnoredEvent');
+      logger.info('ignored: no job checkpoints to this folder', { location: parsed.location, key });
+      return { status: 'ignored', detail: `no job owns s3://${parsed.location}` };
+    }
+    const outcome = await processJobEvent(
+      services,
+      owner,
+      { type: 'checkpoint', time, checkpoint: { Id: parsed.checkpointId, Sequence: parsed.sequence, ManifestUri: `s3://${bucket}/${key}`, Time: time } },
+      context,
+    );
+    if (outcome.status === 'applied') count('CheckpointRecorded');
+    return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status };
+  }
+  count('IgnoredEvent');
+  return { status: 'ignored', detail: `s3://${bucket}/${key} is neither a report nor a manifest` };
+}
+
+/** The deadline sweep: every unfinished job whose next deadline has passed, from the sparse index. */
+export async function sweepDeadlines(services: Services): Promise<{ due: number; changed: number }> {
+  const now = services.now();
+  const due = await services.store.dueJobs(now);
+  let changed = 0;
+  // A few at a time: a sweep after an outage may find many jobs due at once.
+  const queue = [...due];
+  const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      const outcome = await processJobEvent(services, name, { type: 'timer', time: now }, { source: 'deadline-sweep' });
+      if (outcome.status === 'applied') changed++;
+    }
+  });
+  await Promise.all(workers);
+  return { due: due.length, changed };
+}

@@ -1,0 +1,95 @@
+import type { AgentPhase } from './lifecycle/decide.js';
+import type { Checkpoint } from './lifecycle/job.js';
+import { TRAINING_JOB_NAME } from './api/createRequest.js';
+
+/**
+ * The S3 protocol between the control plane and the agent on each instance. Everything lives
+ * in the control bucket, under two prefixes that S3 notifications can tell apart:
+ *
+ *   control/<job>/attempt-<n>/restore.json              control plane → agent: what to restore, what to run
+ *   control/<job>/attempt-<n>/requests/<kind>-<t>.json  control plane → agent: checkpoint now / stop
+ *   reports/<job>/attempt-<n>/<phase>.report.json       agent → control plane: downloaded, uploading, completed, failed
+ *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
+ *
+ * Checkpoints live under the job's CheckpointConfig.S3Uri, one folder per checkpoint, the
+ * manifest written last:  <S3Uri>/<checkpoint-id>/<files…>  then  <S3Uri>/<checkpoint-id>/manifest.json
+ */
+export const REPORT_PREFIX = 'reports/';
+export const REPORT_SUFFIX = '.report.json';
+export const CONTROL_PREFIX = 'control/';
+export const MANIFEST_NAME = 'manifest.json';
+export const AGENT_PHASES: readonly AgentPhase[] = ['downloaded', 'uploading', 'completed', 'failed'];
+
+export const attemptFolder = (job: string, attempt: number) => `${job}/attempt-${attempt}/`;
+export const restoreKey = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}restore.json`;
+export const requestsPrefix = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}requests/`;
+export const reportKey = (job: string, attempt: number, phase: AgentPhase) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}${phase}${REPORT_SUFFIX}`;
+export const logKey = (job: string, attempt: number, instanceId: string) => `logs/${attemptFolder(job, attempt)}${instanceId}.log`;
+
+export type ControlRequestKind = 'checkpoint' | 'stop';
+
+/** What a new attempt's agent is told: what to restore and what to run. */
+export interface RestoreInstruction {
+  TrainingJobName: string;
+  Attempt: number;
+  /** The latest complete checkpoint; absent means start from scratch. */
+  Checkpoint?: Pick<Checkpoint, 'Id' | 'Sequence' | 'ManifestUri'>;
+  CheckpointS3Uri?: string;
+  CheckpointLocalPath?: string;
+  OutputS3Uri: string;
+  TrainingImage?: string;
+  Command: string[];
+  Environment: Record<string, string>;
+  HyperParameters: Record<string, string>;
+  InstanceIds: string[];
+}
+
+export interface ControlRequest {
+  Kind: ControlRequestKind;
+  Reason: string;
+  Time: string;
+}
+
+/** What an agent report says beyond its key. */
+export interface AgentReportBody {
+  ExitCode?: number;
+  Reason?: string;
+  Time?: string;
+}
+
+export interface ParsedReportKey {
+  job: string;
+  attempt: number;
+  phase: AgentPhase;
+}
+
+/** Reads a report key, or explains why it is not one. */
+export function parseReportKey(key: string): ParsedReportKey | string {
+  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/([a-z]+)\.report\.json$/.exec(key);
+  if (!match) return `not a report key (reports/<job>/attempt-<n>/<phase>${REPORT_SUFFIX})`;
+  const [, job = '', attempt = '', phase = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return `'${job.slice(0, 80)}' is not a training job name`;
+  if (!(AGENT_PHASES as readonly string[]).includes(phase)) return `'${phase}' is not a report phase (${AGENT_PHASES.join(', ')})`;
+  return { job, attempt: Number(attempt), phase: phase as AgentPhase };
+}
+
+export interface ParsedManifestKey {
+  /** `<bucket>/<folder>/`: where the job's checkpoints live, the key of its owner lookup. */
+  location: string;
+  checkpointId: string;
+  sequence: number;
+}
+
+/** Reads `<folder>/<checkpoint-id>/manifest.json`; the checkpoint id must carry its sequence number. */
+export function parseManifestKey(bucket: string, key: string): ParsedManifestKey | string {
+  const parts = key.split('/');
+  if (parts.length < 2 || parts[parts.length - 1] !== MANIFEST_NAME) return `not a manifest key (<folder>/<checkpoint-id>/${MANIFEST_NAME})`;
+  const checkpointId = parts[parts.length - 2] ?? '';
+  const folder = parts.slice(0, -2);
+  if (folder.some((segment) => segment === '' || segment === '.' || segment === '..') || checkpointId === '' || checkpointId === '..') {
+    return 'the key has an empty, "." or ".." path segment';
+  }
+  const digits = /(\d{1,15})(?!.*\d)/.exec(checkpointId);
+  if (!digits) return `checkpoint folder '${checkpointId.slice(0, 80)}' carries no sequence number (e.g. step=1200 or ckpt-000042)`;
+  return { location: `${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, checkpointId, sequence: Number(digits[1]) };
+}
