@@ -110,6 +110,8 @@ interface InstanceRecord extends SimulatedInstance {
   spotRequestCancelled: boolean;
   /** Stopped by a spot interruption (EC2 restarts it), rather than by the owner (StartInstances does). */
   stoppedByInterruption: boolean;
+  /** Warned, the action still to come. */
+  interruptionPending?: boolean;
   iamInstanceProfileArn?: string;
   amiLaunchIndex: number;
   /** The one pending state transition of this instance; a new one replaces it. */
@@ -179,9 +181,19 @@ export class Ec2Simulator {
     this.typeOf(type).spotCapacity = available;
   }
 
-  async interrupt(instanceId: string, action?: InterruptionBehavior, options: { rebalance?: boolean } = {}): Promise<void> {
+  /** Whether an interruption of the instance is under way (warned, action pending). */
+  interrupting(instanceId: string): boolean {
+    return this.records.get(instanceId)?.interruptionPending === true;
+  }
+
+  /**
+   * `warned: true` when the warning was already sent by someone else (a synthetic event put
+   * on the bus): the simulator then only carries out the action after the notice window.
+   */
+  async interrupt(instanceId: string, action?: InterruptionBehavior, options: { rebalance?: boolean; warned?: boolean } = {}): Promise<void> {
     const record = this.records.get(instanceId);
     if (!record) throw new Error(`interrupt: no instance ${instanceId}`);
+    if (record.interruptionPending) return;
     if (record.market !== 'spot') throw new Error(`interrupt: ${instanceId} is an on-demand instance; only spot instances are interrupted`);
     if (record.state !== 'pending' && record.state !== 'running') {
       throw new Error(`interrupt: ${instanceId} is ${record.state}; only a pending or running instance can be interrupted`);
@@ -191,11 +203,15 @@ export class Ec2Simulator {
       throw new Error(`interrupt: instance-action ${instanceAction} needs a persistent spot request, ${instanceId} has a ${record.spotRequestType ?? 'one-time'} one`);
     }
     this.options.log?.({ message: 'spot interruption', instanceId, instanceAction, rebalance: options.rebalance ?? false });
-    if (options.rebalance) {
+    record.interruptionPending = true;
+    if (options.rebalance && !options.warned) {
       this.emitFor(record, 'EC2 Instance Rebalance Recommendation', { 'instance-id': instanceId });
     }
-    this.emitFor(record, 'EC2 Spot Instance Interruption Warning', { 'instance-id': instanceId, 'instance-action': instanceAction });
+    if (!options.warned) {
+      this.emitFor(record, 'EC2 Spot Instance Interruption Warning', { 'instance-id': instanceId, 'instance-action': instanceAction });
+    }
     this.schedule(record, this.interruptionNoticeMs, () => {
+      record.interruptionPending = false;
       if (instanceAction === 'terminate') {
         this.beginTermination(record);
       } else {

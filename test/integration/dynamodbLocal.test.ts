@@ -17,7 +17,7 @@ import {
   waitUntilTableExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbLocalClient } from '../support/dynamodbLocal.js';
+import { createDynamoDbLocalClient } from '../../localcloud/dynamodbLocal.js';
 
 const endpoint = inject('dynamoEndpoint');
 const tableName = `it-ddblocal-${randomUUID()}`;

@@ -4,7 +4,7 @@
  * uniquely named tables, because all test files share this one instance.
  */
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from './dynamodbLocal.js';
+import { startDynamoDbLocal } from '../../localcloud/dynamodbLocal.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@ import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient } from '@aw
 import { inject } from 'vitest';
 import { DynamoJobStore } from '../../shared/store/jobStore.js';
 import { tableDefinition } from '../../shared/store/table.js';
-import { createDynamoDbLocalClient } from './dynamodbLocal.js';
+import { createDynamoDbLocalClient } from '../../localcloud/dynamodbLocal.js';
 
 export interface TestTable {
   client: DynamoDBClient;

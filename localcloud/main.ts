@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * `npm start`: the local cloud in the foreground, until Ctrl-C.
+ *   --data-dir <dir>   keep state across restarts
+ *   --config <file>    the simulated world (default localcloud.config.json)
+ *   --verbose          the handlers' structured logs and metrics on stdout
+ */
+const { values } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    config: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write('Usage: npm start -- [--data-dir <dir>] [--config <file>] [--verbose]\n');
+  process.exit(0);
+}
+// The handlers' logger and metrics read these when they are first imported.
+process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
+process.env.POWERTOOLS_METRICS_DISABLED ??= values.verbose ? 'false' : 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { startLocalCloud } = await import('./localCloud.js');
+const started = Date.now();
+const cloud = await startLocalCloud({
+  // Quiet by default: only problems; --verbose shows every request the simulators serve.
+  log: (entry) => {
+    if (values.verbose || entry.level === 'error' || entry.level === 'warn') process.stderr.write(`${JSON.stringify(entry)}\n`);
+  },
+  ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+  ...(values.config ? { settingsFile: values.config } : {}),
+});
+const e = cloud.endpoints;
+process.stdout.write(
+  [
+    `spot-training local cloud is up (${Date.now() - started} ms), data in ${cloud.dataDir}`,
+    '',
+    `  API (SageMaker JSON protocol)  ${e.api}`,
+    `  EventBridge (PutEvents)        ${e.events}`,
+    `  S3                             ${e.s3}`,
+    `  DynamoDB                       ${e.dynamodb}`,
+    `  EC2 (simulated)                ${e.ec2}`,
+    '',
+    'For the AWS CLI and SDKs in another shell:',
+    `  export AWS_ACCESS_KEY_ID=${cloud.env.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${cloud.env.AWS_SECRET_ACCESS_KEY} AWS_REGION=us-east-1`,
+    `  aws sagemaker list-training-jobs --endpoint-url ${e.api}`,
+    `  aws events put-events --endpoint-url ${e.events} --entries file://interruption.json`,
+    `  aws s3 ls --endpoint-url ${e.s3} s3://${cloud.env.CONTROL_BUCKET}/`,
+    '',
+    'Run a demo job through an interruption:  npm run demo',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('stopping…\n');
+  await cloud.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

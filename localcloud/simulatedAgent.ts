@@ -1,0 +1,195 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AgentPhase } from '../shared/lifecycle/decide.js';
+import { CONTROL_PREFIX, MANIFEST_NAME, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
+import { parseS3Uri } from '../shared/s3uri.js';
+import type { Ec2Simulator } from './ec2Simulator.js';
+import type { LocalCloudSettings } from './settings.js';
+
+/**
+ * The local cloud's stand-in for the agent on a training instance: it speaks the agent's S3
+ * protocol (protocol.ts) exactly, but "trains" by counting simulated seconds as steps.
+ *
+ * Per job, HyperParameters can shape the run: `sim_training_seconds` (length of training),
+ * `sim_fail_exit_code` with `sim_fail_at_step` (the command fails there).
+ */
+export interface SimulatedAgentsOptions {
+  s3: S3Client;
+  controlBucket: string;
+  settings: LocalCloudSettings;
+  simulator: Ec2Simulator;
+  /** Training output goes here: <logDir>/<job>/attempt-<n>/<instance-id>.log */
+  logDir: string;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+const TAG_JOB = 'spot-training:job';
+const TAG_ATTEMPT = 'spot-training:attempt';
+
+class AgentStopped extends Error {}
+
+export class SimulatedAgents {
+  private readonly running = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly options: SimulatedAgentsOptions) {}
+
+  /** The instance booted: start its agent (once per boot). */
+  instanceRunning(instanceId: string): void {
+    if (this.closed || this.running.has(instanceId)) return;
+    const instance = this.options.simulator.instance(instanceId);
+    const job = instance?.tags[TAG_JOB];
+    if (!instance || !job) return;
+    const run = this.run(instanceId, job, Number(instance.tags[TAG_ATTEMPT] ?? 1))
+      .catch((error: unknown) => {
+        if (!(error instanceof AgentStopped)) this.log({ level: 'error', msg: 'simulated agent failed', instanceId, error: String(error) });
+      })
+      .finally(() => this.running.delete(instanceId));
+    this.running.set(instanceId, run);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private log(entry: Record<string, unknown>): void {
+    this.options.log?.(entry);
+  }
+
+  private get tickMs(): number {
+    return Math.max(5, 1000 / this.options.settings.timeScale);
+  }
+
+  /** One simulated second; stops the agent when its instance is no longer running. */
+  private async tick(instanceId: string): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.tickMs));
+    const state = this.options.simulator.instance(instanceId)?.state;
+    if (this.closed || state !== 'running') throw new AgentStopped(`instance ${instanceId} is ${state ?? 'gone'}`);
+  }
+
+  private async run(instanceId: string, job: string, launchedAttempt: number): Promise<void> {
+    const { s3, controlBucket } = this.options;
+    const restore = await this.awaitRestore(instanceId, job, launchedAttempt);
+    const attempt = restore.Attempt;
+    const leader = restore.InstanceIds[0] === instanceId;
+    const type = this.options.simulator.instance(instanceId)?.instanceType ?? '';
+    const world = this.options.settings.instanceTypes[type];
+    if (!world) throw new Error(`no simulated behaviour for instance type ${type}`);
+    const logFile = join(this.options.logDir, job, `attempt-${attempt}`, `${instanceId}.log`);
+    await mkdir(dirname(logFile), { recursive: true });
+    const say = (line: string) => appendFile(logFile, `${new Date().toISOString()} ${line}\n`);
+    const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
+      if (!leader) return;
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: controlBucket,
+          Key: reportKey(job, attempt, phase),
+          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...body }),
+        }),
+      );
+    };
+
+    // Downloading: restore the latest complete checkpoint named by the control plane.
+    let step = 0;
+    if (restore.Checkpoint) {
+      const manifest = await this.readJson(restore.Checkpoint.ManifestUri);
+      step = Number(manifest.Step ?? 0);
+      await say(`restored checkpoint ${restore.Checkpoint.Id} at step ${step}`);
+    } else {
+      await say('no checkpoint to restore; starting from step 0');
+    }
+    for (let s = 0; s < world.downloadSeconds; s++) await this.tick(instanceId);
+    await report('downloaded');
+
+    // Training: a step per simulated second, checkpoints every so often and when asked.
+    const hyper = restore.HyperParameters;
+    const totalSteps = Number(hyper.sim_training_seconds ?? world.trainingSeconds);
+    const failAt = hyper.sim_fail_exit_code === undefined ? undefined : Number(hyper.sim_fail_at_step ?? 1);
+    const seen = new Set<string>();
+    let lastCheckpoint = step;
+    while (step < totalSteps) {
+      await this.tick(instanceId);
+      step += 1;
+      await say(`step ${step}/${totalSteps}`);
+      if (failAt !== undefined && step >= failAt) {
+        await say(`training failed at step ${step}`);
+        await report('failed', { ExitCode: Number(hyper.sim_fail_exit_code), Reason: `simulated failure at step ${step}` });
+        return;
+      }
+      const requests = leader ? await this.newRequests(job, attempt, seen) : [];
+      // On an interruption the instance is going away: a final checkpoint, then training stops.
+      const stop = requests.some((key) => key.includes('/stop-') || key.endsWith('-interruption.json'));
+      if (leader && (stop || requests.length || step - lastCheckpoint >= world.checkpointEverySeconds)) {
+        await this.checkpoint(restore, step, say);
+        lastCheckpoint = step;
+      }
+      if (stop) {
+        await say('stop or interruption: final checkpoint written, training stopped');
+        return;
+      }
+    }
+
+    // Uploading, then done.
+    await report('uploading');
+    for (let s = 0; s < world.uploadSeconds; s++) await this.tick(instanceId);
+    if (leader) {
+      const output = parseS3Uri(restore.OutputS3Uri);
+      await s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: `${output.prefix}${job}/output/model.tar.gz`, Body: `model of ${job} after ${step} steps` }));
+    }
+    await say(`training completed after ${step} steps`);
+    await report('completed');
+  }
+
+  /** The newest restore instruction that names this instance; a returning instance finds its new attempt's. */
+  private async awaitRestore(instanceId: string, job: string, launchedAttempt: number): Promise<RestoreInstruction> {
+    for (;;) {
+      const listed = await this.options.s3.send(
+        new ListObjectsV2Command({ Bucket: this.options.controlBucket, Prefix: `${CONTROL_PREFIX}${job}/attempt-` }),
+      );
+      const attempts = (listed.Contents ?? [])
+        .map((o) => /attempt-(\d+)\/restore\.json$/.exec(o.Key ?? '')?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+        .filter((n) => n >= launchedAttempt)
+        .sort((a, b) => b - a);
+      for (const attempt of attempts) {
+        const instruction = (await this.readJson(`s3://${this.options.controlBucket}/${CONTROL_PREFIX}${job}/attempt-${attempt}/restore.json`)) as unknown as RestoreInstruction;
+        if (instruction.InstanceIds.includes(instanceId) && !this.finished.has(`${job}/${attempt}`)) {
+          this.finished.add(`${job}/${attempt}`);
+          return instruction;
+        }
+      }
+      await this.tick(instanceId);
+    }
+  }
+
+  /** Attempts this process already ran, so that a reboot does not rerun one. */
+  private readonly finished = new Set<string>();
+
+  private async newRequests(job: string, attempt: number, seen: Set<string>): Promise<string[]> {
+    const listed = await this.options.s3.send(new ListObjectsV2Command({ Bucket: this.options.controlBucket, Prefix: requestsPrefix(job, attempt) }));
+    const fresh = (listed.Contents ?? []).map((o) => o.Key ?? '').filter((key) => key && !seen.has(key));
+    for (const key of fresh) seen.add(key);
+    return fresh;
+  }
+
+  /** Data files first, the manifest last: a checkpoint cut off halfway has no manifest. */
+  private async checkpoint(restore: RestoreInstruction, step: number, say: (line: string) => Promise<void>): Promise<void> {
+    if (!restore.CheckpointS3Uri) return;
+    const { bucket, prefix } = parseS3Uri(restore.CheckpointS3Uri);
+    const folder = `${prefix}step=${step}/`;
+    const data = `weights at step ${step}`;
+    await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}model.ckpt`, Body: data }));
+    const manifest = { Step: step, Files: [{ Path: 'model.ckpt', Size: Buffer.byteLength(data) }], CreatedAt: new Date().toISOString() };
+    await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}${MANIFEST_NAME}`, Body: JSON.stringify(manifest) }));
+    await say(`checkpoint step=${step} uploaded`);
+  }
+
+  private async readJson(uri: string): Promise<Record<string, unknown>> {
+    const { bucket, prefix } = parseS3Uri(uri);
+    const object = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix.replace(/\/$/, '') }));
+    return JSON.parse((await object.Body?.transformToString()) ?? '{}') as Record<string, unknown>;
+  }
+}
