@@ -112,6 +112,8 @@ interface InstanceRecord extends SimulatedInstance {
   stoppedByInterruption: boolean;
   /** Warned, the action still to come. */
   interruptionPending?: boolean;
+  /** What instance metadata's spot/instance-action says once warned: the action and when it happens. */
+  interruptionNotice?: { action: InterruptionBehavior; time: string };
   iamInstanceProfileArn?: string;
   amiLaunchIndex: number;
   /** The one pending state transition of this instance; a new one replaces it. */
@@ -181,6 +183,11 @@ export class Ec2Simulator {
     this.typeOf(type).spotCapacity = available;
   }
 
+  /** The spot notice instance metadata shows for the instance, while one is pending. */
+  interruptionNotice(instanceId: string): { action: InterruptionBehavior; time: string } | undefined {
+    return this.records.get(instanceId)?.interruptionNotice;
+  }
+
   /** Whether an interruption of the instance is under way (warned, action pending). */
   interrupting(instanceId: string): boolean {
     return this.records.get(instanceId)?.interruptionPending === true;
@@ -204,6 +211,7 @@ export class Ec2Simulator {
     }
     this.options.log?.({ message: 'spot interruption', instanceId, instanceAction, rebalance: options.rebalance ?? false });
     record.interruptionPending = true;
+    record.interruptionNotice = { action: instanceAction, time: new Date(Date.now() + this.interruptionNoticeMs / this.timeScale).toISOString().replace(/\.\d+Z$/, 'Z') };
     if (options.rebalance && !options.warned) {
       this.emitFor(record, 'EC2 Instance Rebalance Recommendation', { 'instance-id': instanceId });
     }
@@ -212,6 +220,7 @@ export class Ec2Simulator {
     }
     this.schedule(record, this.interruptionNoticeMs, () => {
       record.interruptionPending = false;
+      record.interruptionNotice = undefined;
       if (instanceAction === 'terminate') {
         this.beginTermination(record);
       } else {

@@ -13,6 +13,7 @@ import { LocalEventBus, type EventBridgeEnvelope } from './eventBus.js';
 import { readServerlessWiring, type FunctionWiring } from './serverlessConfig.js';
 import { readSettings, type LocalCloudSettings } from './settings.js';
 import { SimulatedAgents } from './simulatedAgent.js';
+import { AgentProcesses } from './agentProcesses.js';
 
 /**
  * The whole system on one machine, no Docker, no AWS account: DynamoDB Local, S3 (s3rver) with
@@ -30,6 +31,11 @@ export interface LocalCloudOptions {
   settingsFile?: string;
   serverlessFile?: string;
   stage?: string;
+  /**
+   * What runs on a simulated instance: `simulated` counts simulated seconds as steps; `process`
+   * runs the real agent (agent/main.ts) as a process, which runs the job's real command.
+   */
+  agent?: 'simulated' | 'process';
   /** Buckets jobs may checkpoint and write output to, created at start. Default: spot-training-data. */
   allowedBuckets?: string[];
   log?: (entry: Record<string, unknown>) => void;
@@ -245,13 +251,26 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
     });
 
-    // The agents on simulated instances start when their instance runs.
+    // The agents on simulated instances start when their instance runs and stop when it goes.
     const s3Client = new S3Client({ endpoint: endpoints.s3, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
-    const agents = new SimulatedAgents({ s3: s3Client, controlBucket, settings, simulator, logDir, log });
+    const agentEnv = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+    };
+    const agents =
+      options.agent === 'process'
+        ? new AgentProcesses({ simulator, settings, dataDir, logDir, controlBucket, env: agentEnv, log })
+        : new SimulatedAgents({ s3: s3Client, controlBucket, settings, simulator, logDir, log });
     bus.addRule({
-      name: 'simulated-agents',
-      pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running'] } },
-      target: async (event) => agents.instanceRunning(String(event.detail['instance-id'])),
+      name: 'instance-agents',
+      pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running', 'stopping', 'shutting-down'] } },
+      target: async (event) => {
+        const instanceId = String(event.detail['instance-id']);
+        if (event.detail.state === 'running') await agents.instanceRunning(instanceId);
+        else if (agents instanceof AgentProcesses) void agents.instanceGoing(instanceId);
+      },
     });
     // A warning put on the bus by someone else (spotctl, the AWS CLI) is carried out by the
     // simulator too: after the notice window the instance terminates or stops.

@@ -99,9 +99,11 @@ export function readServerlessWiring(file: string, context: ResolveContext): Ser
   const functions = (root.functions ?? {}) as Record<string, { handler: string; events?: Record<string, unknown>[] }>;
   const provider = (root.provider ?? {}) as { environment?: Record<string, unknown> };
   const environment = resolveAll(provider.environment ?? {}, root, context) as Record<string, unknown>;
+  const providerBuckets = resolveAll((provider as { s3?: unknown }).s3 ?? {}, root, context) as Record<string, { name?: string }>;
   return {
     service: String(root.service),
-    environment: Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, String(v)])),
+    // CloudFormation values (Ref, Fn::GetAtt) exist only on AWS: the local cloud leaves them out.
+    environment: Object.fromEntries(Object.entries(environment).filter(([, v]) => typeof v !== 'object').map(([k, v]) => [k, String(v)])),
     functions: Object.entries(functions).map(([name, fn]) => {
       const handler = String(fn.handler);
       const dot = handler.lastIndexOf('.');
@@ -111,12 +113,14 @@ export function readServerlessWiring(file: string, context: ResolveContext): Ser
         exportName: handler.slice(dot + 1),
         events: (fn.events ?? []).map((raw) => {
           const event = resolveAll(raw, root, context) as Record<string, Record<string, unknown>>;
+          if (event.eventBridge?.schedule !== undefined) return { kind: 'schedule', rate: String(event.eventBridge.schedule) };
           if (event.eventBridge) return { kind: 'eventBridge', pattern: event.eventBridge.pattern as Record<string, unknown> };
           if (event.s3) {
             const rules = (event.s3.rules ?? []) as { prefix?: string; suffix?: string }[];
             return {
               kind: 's3',
-              bucket: String(event.s3.bucket),
+              // A bucket named by its key under provider.s3 is that definition's bucket.
+              bucket: String(providerBuckets[String(event.s3.bucket)]?.name ?? event.s3.bucket),
               prefix: rules.find((r) => r.prefix !== undefined)?.prefix ?? '',
               suffix: rules.find((r) => r.suffix !== undefined)?.suffix ?? '',
             };

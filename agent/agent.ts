@@ -1,0 +1,318 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AgentPhase } from '../shared/lifecycle/decide.js';
+import { CONTROL_PREFIX, logKey, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
+import { parseS3Uri } from '../shared/s3uri.js';
+import { fingerprint, restoreCheckpoint, uploadCheckpoint } from './checkpoints.js';
+import type { Imds } from './imds.js';
+
+/**
+ * The agent on a training instance. It finds its attempt's restore instruction in the control
+ * bucket, restores the latest complete checkpoint into LocalPath, runs the training command,
+ * syncs LocalPath to CheckpointConfig.S3Uri periodically and whenever asked, watches for the
+ * end (a control request, the spot notice in instance metadata, SIGTERM from the OS), and
+ * reports each phase back. See the README ("The agent") for what a training script can rely on.
+ */
+export interface AgentConfig {
+  jobName: string;
+  /** The attempt the instance was launched for; a stopped instance that returns serves a later one. */
+  launchedAttempt: number;
+  controlBucket: string;
+  s3: S3Client;
+  imds: Imds;
+  /** Prefix for the paths the job names (LocalPath, /opt/ml): `/` on an instance, a folder in tests. */
+  root: string;
+  pollIntervalMs: number;
+  syncIntervalMs: number;
+  /** How long the training process has to exit after SIGTERM before it is killed. */
+  stopGraceMs: number;
+  logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
+  print?: (line: string) => void;
+}
+
+type Ending = { kind: 'interrupted'; source: string } | { kind: 'stopped'; source: string };
+
+const TAIL_LINES = 20;
+
+/** Training output to a log file (mirrored to S3) or to CloudWatch Logs, a stream per job, attempt and instance. */
+class LogSink {
+  private pending: { timestamp: number; message: string }[] = [];
+  private readonly tail: string[] = [];
+  private file?: string;
+  private streamReady = false;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly attempt: number,
+    private readonly instanceId: string,
+  ) {}
+
+  async line(message: string): Promise<void> {
+    this.tail.push(message);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.config.print?.(message);
+    if (this.config.logs.kind === 'file') {
+      this.file ??= join(this.config.logs.dir, this.config.jobName, `attempt-${this.attempt}`, `${this.instanceId}.log`);
+      await mkdir(dirname(this.file), { recursive: true });
+      await appendFile(this.file, `${message}\n`);
+    } else {
+      this.pending.push({ timestamp: Date.now(), message });
+    }
+  }
+
+  lastLines(): string {
+    return this.tail.join('\n').slice(-1024);
+  }
+
+  async flush(): Promise<void> {
+    const logs = this.config.logs;
+    if (logs.kind === 'file') {
+      if (!this.file) return;
+      const body = await readFile(this.file).catch(() => Buffer.alloc(0));
+      await this.config.s3.send(new PutObjectCommand({ Bucket: this.config.controlBucket, Key: logKey(this.config.jobName, this.attempt, this.instanceId), Body: body }));
+      return;
+    }
+    if (!this.pending.length) return;
+    const stream = `${this.config.jobName}/attempt-${this.attempt}/${this.instanceId}`;
+    if (!this.streamReady) {
+      try {
+        await logs.client.send(new CreateLogStreamCommand({ logGroupName: logs.group, logStreamName: stream }));
+      } catch (error) {
+        if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+      }
+      this.streamReady = true;
+    }
+    const batch = this.pending.splice(0, 10_000);
+    await logs.client.send(new PutLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, logEvents: batch }));
+  }
+}
+
+export class Agent {
+  private training?: ChildProcess;
+  private ending?: Ending;
+  private syncing: Promise<unknown> = Promise.resolve();
+  private lastFingerprint = '';
+  private sequence = 0;
+  private readonly seenRequests = new Set<string>();
+
+  constructor(private readonly config: AgentConfig) {}
+
+  private path(p: string): string {
+    return join(this.config.root, p);
+  }
+
+  /** Runs one attempt to its end; resolves with the process exit code the agent should have. */
+  async run(): Promise<number> {
+    const { config } = this;
+    const instanceId = await config.imds.instanceId();
+    const restore = await this.awaitRestore(instanceId);
+    const attempt = restore.Attempt;
+    const leader = restore.InstanceIds[0] === instanceId;
+    const log = new LogSink(config, attempt, instanceId);
+    const say = (text: string) => log.line(`[agent] ${text}`);
+    const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
+      if (!leader) return;
+      await config.s3.send(
+        new PutObjectCommand({
+          Bucket: config.controlBucket,
+          Key: reportKey(config.jobName, attempt, phase),
+          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...body }),
+          ContentType: 'application/json',
+        }),
+      );
+    };
+    const localPath = this.path(restore.CheckpointLocalPath ?? '/opt/ml/checkpoints');
+    const modelDir = this.path('/opt/ml/model');
+    await mkdir(localPath, { recursive: true });
+    await mkdir(modelDir, { recursive: true });
+
+    // Downloading: the latest complete checkpoint, nothing else.
+    if (restore.Checkpoint) {
+      try {
+        const manifest = await restoreCheckpoint(config.s3, restore.Checkpoint.ManifestUri, localPath);
+        await say(`restored checkpoint ${restore.Checkpoint.Id} (${manifest.Files.length} files) into ${restore.CheckpointLocalPath}`);
+      } catch (error) {
+        await say(`restoring checkpoint ${restore.Checkpoint.Id} failed: ${String(error)}`);
+        await report('failed', { Reason: `CheckpointRestoreError: ${error instanceof Error ? error.message : String(error)}` });
+        await log.flush().catch(() => undefined);
+        return 1;
+      }
+      this.sequence = restore.Checkpoint.Sequence;
+    } else {
+      await say('no checkpoint to restore: starting from scratch');
+    }
+    this.lastFingerprint = await fingerprint(localPath);
+    await report('downloaded');
+
+    // Training.
+    const sync = async (why: string) => {
+      if (!leader || !restore.CheckpointS3Uri) return;
+      const run = this.syncing.then(async () => {
+        const now = await fingerprint(localPath);
+        if (now === this.lastFingerprint) return;
+        this.sequence += 1;
+        const uploaded = await uploadCheckpoint(config.s3, restore.CheckpointS3Uri as string, localPath, this.sequence, { attempt, instanceId });
+        this.lastFingerprint = now;
+        await say(`checkpoint ${uploaded.id} uploaded (${uploaded.files} files, ${uploaded.bytes} bytes; ${why})`);
+      });
+      this.syncing = run.catch(() => undefined);
+      await run;
+    };
+    const exit = this.startTraining(restore, instanceId, localPath, modelDir, log);
+    let ended: Promise<void> | undefined;
+    const end = (ending: Ending): Promise<void> => {
+      ended ??= (async () => {
+        this.ending = ending;
+        await say(`${ending.kind === 'interrupted' ? 'spot interruption' : 'stop requested'} (${ending.source}): stopping training for a final checkpoint`);
+        this.training?.kill('SIGTERM');
+        const killer = setTimeout(() => this.training?.kill('SIGKILL'), config.stopGraceMs);
+        await exit;
+        clearTimeout(killer);
+        await sync(`final, ${ending.kind}`).catch((error: unknown) => say(`final checkpoint failed: ${String(error)}`));
+      })();
+      return ended;
+    };
+    const onSignal = () => void end({ kind: 'stopped', source: 'SIGTERM' });
+    process.once('SIGTERM', onSignal);
+    const watcher = setInterval(() => {
+      void this.watch(attempt, sync, end).catch((error: unknown) => say(`watch failed: ${String(error)}`));
+    }, config.pollIntervalMs);
+    const syncer = setInterval(() => void sync('periodic').catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
+    const flusher = setInterval(() => void log.flush().catch(() => undefined), Math.max(1000, config.pollIntervalMs));
+    const code = await exit;
+    clearInterval(syncer);
+    // An ending under way finishes its final checkpoint before anything else.
+    if (ended) await ended;
+    clearInterval(watcher);
+    clearInterval(flusher);
+    process.removeListener('SIGTERM', onSignal);
+
+    try {
+      await this.markDone(attempt);
+      if (this.ending) {
+        await say(`attempt ${attempt} ended: ${this.ending.kind}`);
+        return 0;
+      }
+      if (code !== 0) {
+        await say(`training command exited with code ${code}`);
+        await report('failed', { ExitCode: code, Reason: log.lastLines() });
+        return 1;
+      }
+      await report('uploading');
+      await this.uploadModel(restore, modelDir);
+      await say('model uploaded; training job completed');
+      await report('completed');
+      return 0;
+    } finally {
+      await log.flush().catch(() => undefined);
+    }
+  }
+
+  /** The control plane's requests and the instance metadata's spot notice; the first of the two wins. */
+  private async watch(attempt: number, sync: (why: string) => Promise<void>, end: (ending: Ending) => Promise<void>): Promise<void> {
+    const { config } = this;
+    const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.controlBucket, Prefix: requestsPrefix(config.jobName, attempt) }));
+    for (const key of (listed.Contents ?? []).map((o) => o.Key ?? '').sort()) {
+      if (!key || this.seenRequests.has(key)) continue;
+      this.seenRequests.add(key);
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      if (name.startsWith('stop-')) void end({ kind: 'stopped', source: 'control request' });
+      else if (name.endsWith('-interruption.json')) void end({ kind: 'interrupted', source: 'control request' });
+      else if (name.startsWith('checkpoint-')) await sync(`requested: ${name.replace(/^checkpoint-\d+-|\.json$/g, '')}`);
+    }
+    const notice = await config.imds.spotInstanceAction().catch(() => undefined);
+    if (notice) void end({ kind: 'interrupted', source: `instance metadata: ${notice.action} at ${notice.time}` });
+  }
+
+  private startTraining(restore: RestoreInstruction, instanceId: string, localPath: string, modelDir: string, log: LogSink): Promise<number> {
+    const hosts = restore.InstanceIds;
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...restore.Environment,
+      // SageMaker's names, so scripts written for SageMaker find their way.
+      SM_MODEL_DIR: modelDir,
+      SM_OUTPUT_DATA_DIR: this.path('/opt/ml/output/data'),
+      SM_CHECKPOINT_DIR: localPath,
+      SM_HPS: JSON.stringify(restore.HyperParameters),
+      SM_CURRENT_HOST: instanceId,
+      SM_HOSTS: JSON.stringify(hosts),
+      SM_NUM_HOSTS: String(hosts.length),
+      SPOT_TRAINING_JOB: restore.TrainingJobName,
+      SPOT_TRAINING_ATTEMPT: String(restore.Attempt),
+      SPOT_TRAINING_CHECKPOINT_DIR: localPath,
+      ...(restore.Checkpoint ? { SPOT_TRAINING_RESTORED_CHECKPOINT: restore.Checkpoint.Id } : {}),
+    };
+    for (const [k, v] of Object.entries(restore.HyperParameters)) env[`SM_HP_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = v;
+    const [command, ...args] = restore.Command.length
+      ? restore.Command
+      : ['docker', 'run', '--rm', '--network', 'host', '-v', `${localPath}:${localPath}`, '-v', `${modelDir}:/opt/ml/model`, ...Object.keys(env).filter((k) => k.startsWith('SM_') || k.startsWith('SPOT_TRAINING_')).flatMap((k) => ['-e', k]), restore.TrainingImage ?? ''];
+    const child = spawn(command ?? 'true', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.training = child;
+    const forward = (stream: NodeJS.ReadableStream | null) => {
+      let rest = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const lines = (rest + chunk.toString()).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) void log.line(line);
+      });
+      stream?.on('end', () => rest && void log.line(rest));
+    };
+    forward(child.stdout);
+    forward(child.stderr);
+    return new Promise((resolve) => {
+      child.on('error', (error) => {
+        void log.line(`[agent] cannot start ${command}: ${error.message}`);
+        resolve(127);
+      });
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    });
+  }
+
+  private async uploadModel(restore: RestoreInstruction, modelDir: string): Promise<void> {
+    const archive = `${modelDir}.tar.gz`;
+    const code = await new Promise<number>((resolve) => {
+      const tar = spawn('tar', ['-czf', archive, '-C', modelDir, '.'], { stdio: 'ignore' });
+      tar.on('exit', (c) => resolve(c ?? 1));
+      tar.on('error', () => resolve(127));
+    });
+    if (code !== 0) throw new Error(`tar of ${modelDir} failed with code ${code}`);
+    const output = parseS3Uri(restore.OutputS3Uri);
+    await this.config.s3.send(
+      new PutObjectCommand({ Bucket: output.bucket, Key: `${output.prefix}${restore.TrainingJobName}/output/model.tar.gz`, Body: await readFile(archive) }),
+    );
+  }
+
+  /** Attempts this instance has run, kept on its disk: a stopped instance that returns must not run one again. */
+  private get doneFile(): string {
+    return this.path(`/var/lib/spot-training/${this.config.jobName}.attempts-done`);
+  }
+
+  private async markDone(attempt: number): Promise<void> {
+    await mkdir(dirname(this.doneFile), { recursive: true });
+    await appendFile(this.doneFile, `${attempt}\n`);
+  }
+
+  /** The newest restore instruction naming this instance: a returning instance serves its new attempt. */
+  private async awaitRestore(instanceId: string): Promise<RestoreInstruction> {
+    const { config } = this;
+    const done = new Set((await readFile(this.doneFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number));
+    for (;;) {
+      const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.controlBucket, Prefix: `${CONTROL_PREFIX}${config.jobName}/attempt-` }));
+      const attempts = (listed.Contents ?? [])
+        .map((o) => /\/attempt-(\d+)\/restore\.json$/.exec(o.Key ?? '')?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+        .filter((n) => n >= config.launchedAttempt && !done.has(n))
+        .sort((a, b) => b - a);
+      for (const attempt of attempts) {
+        const object = await config.s3.send(new GetObjectCommand({ Bucket: config.controlBucket, Key: `${CONTROL_PREFIX}${config.jobName}/attempt-${attempt}/restore.json` }));
+        const instruction = JSON.parse((await object.Body?.transformToString()) ?? '{}') as RestoreInstruction;
+        if (instruction.InstanceIds?.includes(instanceId)) return instruction;
+      }
+      await new Promise((r) => setTimeout(r, config.pollIntervalMs));
+    }
+  }
+}
