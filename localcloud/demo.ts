@@ -1,5 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { resolve } from 'node:path';
 import { TrainingJobsClient } from '../cli/apiClient.js';
+
+const EXAMPLE_SCRIPT = resolve(new URL('../examples/count-steps.mjs', import.meta.url).pathname);
 
 /**
  * The demo: a spot job on the local cloud, interrupted once while training, resumed from its
@@ -51,7 +54,9 @@ export async function runDemo(options: DemoOptions): Promise<Described> {
 
   await client.call('CreateTrainingJob', {
     TrainingJobName: name,
-    AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File' },
+    // The example script counts steps and checkpoints; the agent runs it on the instance.
+    AlgorithmSpecification: { TrainingInputMode: 'File', ContainerEntrypoint: ['node', EXAMPLE_SCRIPT] },
+    Environment: { TOTAL_STEPS: '300', STEP_MS: '50', CHECKPOINT_EVERY: '20' },
     ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
     EnableManagedSpotTraining: true,
     StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },

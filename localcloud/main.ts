@@ -4,19 +4,26 @@ import { parseArgs } from 'node:util';
  * `npm start`: the local cloud in the foreground, until Ctrl-C.
  *   --data-dir <dir>   keep state across restarts
  *   --config <file>    the simulated world (default localcloud.config.json)
+ *   --agent <kind>     what runs on a simulated instance: `process` (the real agent and the
+ *                      job's command, default) or `simulated` (steps counted, no command run)
  *   --verbose          the handlers' structured logs and metrics on stdout
  */
 const { values } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
     config: { type: 'string' },
+    agent: { type: 'string', default: 'process' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('Usage: npm start -- [--data-dir <dir>] [--config <file>] [--verbose]\n');
+  process.stdout.write('Usage: npm start -- [--data-dir <dir>] [--config <file>] [--agent process|simulated] [--verbose]\n');
   process.exit(0);
+}
+if (values.agent !== 'process' && values.agent !== 'simulated') {
+  process.stderr.write(`--agent must be process or simulated, not '${values.agent}'\n`);
+  process.exit(2);
 }
 // The handlers' logger and metrics read these when they are first imported.
 process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
@@ -32,6 +39,7 @@ const cloud = await startLocalCloud({
   },
   ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
   ...(values.config ? { settingsFile: values.config } : {}),
+  agent: values.agent,
 });
 const e = cloud.endpoints;
 process.stdout.write(

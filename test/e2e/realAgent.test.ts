@@ -23,7 +23,7 @@ const SETTINGS: LocalCloudSettings = {
     'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 1, trainingSeconds: 1, uploadSeconds: 1, checkpointEverySeconds: 20 },
   },
 };
-const SCRIPT = resolve('test/fixtures/countSteps.mjs');
+const SCRIPT = resolve('examples/count-steps.mjs');
 
 let cloud: LocalCloud;
 let api: TrainingJobsClient;

@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeImds, type FakeImds } from '../../localcloud/fakeImds.js';
+import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
+import { restoreKey, type RestoreInstruction } from '../../shared/protocol.js';
+
+/**
+ * The agent as a real process against the local cloud's S3 and a fake instance metadata
+ * service started here: restore, checkpoints with the manifest last, the spot notice, failure.
+ */
+const SCRIPT = resolve('examples/count-steps.mjs');
+const BUCKET = 'spot-training-data';
+let cloud: LocalCloud;
+let s3: S3Client;
+let control: string;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, log: () => undefined });
+  s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+  control = cloud.env.CONTROL_BUCKET ?? '';
+}, 120_000);
+afterAll(async () => {
+  s3?.destroy();
+  await cloud?.stop();
+}, 60_000);
+
+interface Run {
+  exit: Promise<number>;
+  output: () => string;
+}
+
+async function put(bucket: string, key: string, body: string) {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+async function get(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    return await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
+  } catch {
+    return undefined;
+  }
+}
+
+async function runAgent(job: string, instanceId: string, imds: FakeImds, env: Record<string, string>, restore: Partial<RestoreInstruction> = {}): Promise<Run> {
+  const instruction: RestoreInstruction = {
+    TrainingJobName: job,
+    Attempt: 1,
+    CheckpointS3Uri: `s3://${BUCKET}/ckpt/${job}/`,
+    CheckpointLocalPath: '/opt/ml/checkpoints',
+    OutputS3Uri: `s3://${BUCKET}/output/`,
+    Command: ['node', SCRIPT],
+    Environment: env,
+    HyperParameters: {},
+    InstanceIds: [instanceId],
+    ...restore,
+  };
+  await put(control, restoreKey(job, instruction.Attempt), JSON.stringify(instruction));
+  const root = await mkdtemp(join(tmpdir(), 'instance-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'agent/main.ts'], {
+    env: {
+      ...process.env,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+      SPOT_TRAINING_JOB: job,
+      SPOT_TRAINING_ATTEMPT: String(instruction.Attempt),
+      SPOT_TRAINING_CONTROL_BUCKET: control,
+      SPOT_TRAINING_ROOT: root,
+      SPOT_TRAINING_LOG_DIR: join(root, 'logs'),
+      SPOT_TRAINING_POLL_SECONDS: '0.1',
+      SPOT_TRAINING_SYNC_SECONDS: '0.3',
+      SPOT_TRAINING_STOP_GRACE_SECONDS: '5',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  return { exit: new Promise((r) => child.on('exit', (code) => r(code ?? 1))), output: () => output };
+}
+
+async function manifests(job: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `ckpt/${job}/` }));
+  return (listed.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k.endsWith('/manifest.json')).sort();
+}
+
+describe('the agent as a real process', () => {
+  it('runs the command to the end: reports each phase, checkpoints with the manifest last, uploads the model', async () => {
+    const imds = await startFakeImds('i-5000000000000001', () => undefined);
+    const run = await runAgent('agent-complete', 'i-5000000000000001', imds, { TOTAL_STEPS: '40', STEP_MS: '20', CHECKPOINT_EVERY: '5' });
+    expect(await run.exit).toBe(0);
+    await imds.close();
+    for (const phase of ['downloaded', 'uploading', 'completed']) {
+      expect(await get(control, `reports/agent-complete/attempt-1/${phase}.report.json`), phase).toBeDefined();
+    }
+    const found = await manifests('agent-complete');
+    expect(found.length).toBeGreaterThan(0);
+    const manifest = JSON.parse((await get(BUCKET, found.at(-1) ?? '')) ?? '{}') as { Files: { Path: string; Size: number }[] };
+    expect(manifest.Files.map((f) => f.Path)).toEqual(['state.json']);
+    const data = await get(BUCKET, (found.at(-1) ?? '').replace('manifest.json', 'state.json'));
+    expect(Buffer.byteLength(data ?? '')).toBe(manifest.Files[0]?.Size);
+    expect(await get(BUCKET, 'output/agent-complete/output/model.tar.gz')).toBeDefined();
+  }, 60_000);
+
+  it('restores only the named complete checkpoint, never a newer folder cut off before its manifest', async () => {
+    const job = 'agent-cut-off';
+    // A complete checkpoint at step 50, and a newer one cut off: its data, no manifest.
+    await put(BUCKET, `ckpt/${job}/ckpt-000000005/state.json`, JSON.stringify({ step: 50, resumedFrom: [] }));
+    await put(BUCKET, `ckpt/${job}/ckpt-000000005/manifest.json`, JSON.stringify({ Version: 1, Sequence: 5, Files: [{ Path: 'state.json', Size: Buffer.byteLength(JSON.stringify({ step: 50, resumedFrom: [] })) }] }));
+    await put(BUCKET, `ckpt/${job}/ckpt-000000006/state.json`, JSON.stringify({ step: 999, resumedFrom: [] }));
+    const imds = await startFakeImds('i-5000000000000002', () => undefined);
+    const run = await runAgent(job, 'i-5000000000000002', imds, { TOTAL_STEPS: '150', STEP_MS: '10', CHECKPOINT_EVERY: '5' }, {
+      Checkpoint: { Id: 'ckpt-000000005', Sequence: 5, ManifestUri: `s3://${BUCKET}/ckpt/${job}/ckpt-000000005/manifest.json` },
+    });
+    expect(await run.exit).toBe(0);
+    await imds.close();
+    expect(run.output()).toContain('resuming at step 50');
+    // New checkpoints continue the sequence after the restored one
+    expect((await manifests(job)).some((k) => k.includes('ckpt-000000006/manifest.json'))).toBe(true);
+  }, 60_000);
+
+  it('acts on the spot notice in instance metadata: SIGTERM to the training, a final checkpoint with its last step, no completion', async () => {
+    const job = 'agent-notice';
+    let notice: { action: string; time: string } | undefined;
+    const imds = await startFakeImds('i-5000000000000003', () => notice);
+    const run = await runAgent(job, 'i-5000000000000003', imds, { TOTAL_STEPS: '100000', STEP_MS: '10', CHECKPOINT_EVERY: '1000000' });
+    await new Promise((r) => setTimeout(r, 2500));
+    notice = { action: 'terminate', time: new Date(Date.now() + 120_000).toISOString() };
+    expect(await run.exit).toBe(0);
+    await imds.close();
+    const stoppedAt = Number(/SIGTERM at step (\d+)/.exec(run.output())?.[1]);
+    expect(stoppedAt).toBeGreaterThan(0);
+    const last = (await manifests(job)).at(-1) ?? '';
+    const state = JSON.parse((await get(BUCKET, last.replace('manifest.json', 'state.json'))) ?? '{}') as { step: number };
+    expect(state.step).toBe(stoppedAt);
+    expect(await get(control, `reports/${job}/attempt-1/completed.report.json`)).toBeUndefined();
+  }, 60_000);
+
+  it('reports a failing command with its exit code and the tail of its output', async () => {
+    const imds = await startFakeImds('i-5000000000000004', () => undefined);
+    const run = await runAgent('agent-fails', 'i-5000000000000004', imds, { TOTAL_STEPS: '100', STEP_MS: '5', FAIL_AT_STEP: '7' });
+    expect(await run.exit).toBe(1);
+    await imds.close();
+    const report = JSON.parse((await get(control, 'reports/agent-fails/attempt-1/failed.report.json')) ?? '{}') as { ExitCode: number; Reason: string };
+    expect(report.ExitCode).toBe(3);
+    expect(report.Reason).toContain('diverged at step 7');
+  }, 60_000);
+
+  it('refuses a checkpoint whose files do not match its manifest, and reports why', async () => {
+    const job = 'agent-corrupt';
+    await put(BUCKET, `ckpt/${job}/ckpt-000000001/state.json`, 'short');
+    await put(BUCKET, `ckpt/${job}/ckpt-000000001/manifest.json`, JSON.stringify({ Version: 1, Sequence: 1, Files: [{ Path: 'state.json', Size: 9999 }] }));
+    const imds = await startFakeImds('i-5000000000000005', () => undefined);
+    const run = await runAgent(job, 'i-5000000000000005', imds, {}, { Checkpoint: { Id: 'ckpt-000000001', Sequence: 1, ManifestUri: `s3://${BUCKET}/ckpt/${job}/ckpt-000000001/manifest.json` } });
+    expect(await run.exit).toBe(1);
+    await imds.close();
+    const report = JSON.parse((await get(control, `reports/${job}/attempt-1/failed.report.json`)) ?? '{}') as { Reason: string };
+    expect(report.Reason).toMatch(/CheckpointRestoreError: .*manifest says 9999/);
+  }, 60_000);
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { decide, type Effect } from '../../shared/lifecycle/decide.js';
+import { launchRetryDelayMs } from '../../shared/lifecycle/deadlines.js';
+import { currentAttempt, launchClientToken } from '../../shared/lifecycle/job.js';
+import { JobHarness, MemoryBackend, T0 } from '../support/jobHarness.js';
+
+const launches = (effects: Effect[]) => effects.filter((e): e is Extract<Effect, { type: 'launch' }> => e.type === 'launch');
+
+describe('launch retries and fallbacks', () => {
+  it('retries capacity errors with new client tokens, through the fallback types in order, and on-demand after the configured wait', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'fallbacks');
+    await h.at(0).create({ SpotOptions: { FallbackInstanceTypes: ['g5.2xlarge', 'ml.g4dn.xlarge'], OnDemandFallbackAfterSeconds: 600 } });
+    const seen: { type: string; market: string; token: string }[] = [];
+    for (const t of [5, 40, 80, 120]) {
+      await h.at(t).capacityError('InsufficientInstanceCapacity', 30);
+      const due = await h.at(t + 31).timer();
+      const launch = launches(due.status === 'not-found' ? [] : due.effects)[0];
+      expect(launch).toBeDefined();
+      seen.push({ type: launch!.instanceType, market: launch!.market, token: launch!.clientToken });
+    }
+    expect(seen.map((s) => s.type)).toEqual(['g5.2xlarge', 'g4dn.xlarge', 'g5.xlarge', 'g5.2xlarge']);
+    expect(new Set(seen.map((s) => s.token)).size).toBe(4);
+    await h.at(700).capacityError('InsufficientInstanceCapacity', 30);
+    const late = await h.at(731).timer();
+    expect(launches(late.status === 'not-found' ? [] : late.effects)[0]).toMatchObject({ market: 'on-demand', instanceType: 'g5.xlarge' });
+    expect((await h.job()).TrainingJobStatus).toBe('InProgress');
+  });
+
+  it('never launches twice for one decision: a redelivered launch effect carries the same client token', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'same-token');
+    const job = await h.at(0).create();
+    const token = launchClientToken(job.TrainingJobName, currentAttempt(job));
+    // A watchdog tick re-issues the pending launch with the token of the first request
+    const watchdog = decide(job, { type: 'timer', time: T0 + 121_000 }, T0 + 121_000);
+    expect(launches(watchdog.effects).map((l) => l.clientToken)).toEqual([token]);
+  });
+
+  it('backs off exponentially with jitter, within bounds', () => {
+    expect(launchRetryDelayMs(1, 0)).toBe(7500);
+    expect(launchRetryDelayMs(1, 0.999)).toBeLessThanOrEqual(15_000);
+    expect(launchRetryDelayMs(3, 0.999)).toBeGreaterThan(50_000);
+    expect(launchRetryDelayMs(30, 0.999)).toBeLessThanOrEqual(300_000);
+  });
+
+  it('fails the job on a launch error that retrying cannot fix', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'rejected');
+    await h.at(0).create();
+    const attempt = currentAttempt(await h.job());
+    await h.at(5).send({
+      type: 'launchFailed',
+      time: h.now,
+      attempt: attempt.Number,
+      launchRequest: attempt.LaunchRequests,
+      errorCode: 'InvalidAMIID.NotFound',
+      message: 'The image id does not exist',
+      capacity: false,
+      retryable: false,
+      retryAt: h.now,
+    });
+    const job = await h.job();
+    expect(job.SecondaryStatus).toBe('Failed');
+    expect(job.FailureReason).toBe('CapacityError: InvalidAMIID.NotFound: The image id does not exist');
+  });
+});
+
+describe('multi-instance attempts', () => {
+  it('train only when every instance runs; one interruption interrupts the attempt and terminates the others', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'two-nodes');
+    await h.at(0).create({ ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: 2 } });
+    await h.at(10).launch(['i-4000000000000001', 'i-4000000000000002']);
+    await h.at(40).running('i-4000000000000001');
+    expect((await h.job()).SecondaryStatus).toBe('Starting');
+    await h.at(45).running('i-4000000000000002');
+    expect((await h.job()).SecondaryStatus).toBe('Downloading');
+    await h.at(60).report('downloaded');
+    const warned = await h.at(300).warn('i-4000000000000002');
+    expect(warned.status !== 'not-found' && warned.effects).toContainEqual(
+      expect.objectContaining({ type: 'terminateInstances', instanceIds: ['i-4000000000000001'] }),
+    );
+    await h.at(400).gone('i-4000000000000002');
+    expect((await h.job()).SecondaryStatus).toBe('Interrupted');
+    const last = await h.at(410).gone('i-4000000000000001');
+    expect(last.status !== 'not-found' && launches(last.effects)).toEqual([expect.objectContaining({ attempt: 2, count: 2 })]);
+    expect(await h.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting']);
+  });
+});
