@@ -4,7 +4,7 @@ import { count, logger } from './observability.js';
 import { processJobEvent, type Services } from './processor.js';
 import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
 import { MalformedEventError, parseEvent } from './events/envelope.js';
-import { decodeS3Key, KeyEncodingError, s3Notification, s3Record } from './events/s3Events.js';
+import { decodeS3Key, isEventBridgeEnvelope, KeyEncodingError, s3EventBridgeObjectCreated, s3Notification, s3Record } from './events/s3Events.js';
 import { MANIFEST_NAME, parseManifestKey, parseReportKey, REPORT_PREFIX } from './protocol.js';
 
 /**
@@ -118,8 +118,13 @@ async function pricesOf(services: Services, instanceType: string, time: number) 
   }
 }
 
-/** S3 notifications: agent reports in the control bucket, checkpoint manifests in the allowed buckets. */
+/**
+ * S3 object-created events: agent reports in the control bucket, checkpoint manifests in the
+ * allowed buckets. Either an S3 notification (`Records`, keys URL-encoded) or, for buckets
+ * that send their events to EventBridge, one "Object Created" event (key as it is).
+ */
 export async function ingestS3Notification(services: Services, raw: unknown): Promise<IngestResult[]> {
+  if (isEventBridgeEnvelope(raw)) return [await ingestS3EventBridge(services, raw)];
   let records: unknown[];
   try {
     records = parseEvent(s3Notification, raw).Records;
@@ -145,6 +150,22 @@ async function ingestS3Record(services: Services, raw: unknown): Promise<IngestR
     if (error instanceof MalformedEventError || error instanceof KeyEncodingError) return malformed('S3 record', error);
     throw error;
   }
+  return ingestS3Object(services, bucket, key, time);
+}
+
+async function ingestS3EventBridge(services: Services, raw: unknown): Promise<IngestResult> {
+  let event: z.infer<typeof s3EventBridgeObjectCreated>;
+  try {
+    event = parseEvent(s3EventBridgeObjectCreated, raw);
+  } catch (error) {
+    if (error instanceof MalformedEventError) return malformed('S3 Object Created event', error);
+    throw error;
+  }
+  return ingestS3Object(services, event.detail.bucket.name, event.detail.object.key, Date.parse(event.time));
+}
+
+/** One created object, whichever way its event came: a report, a manifest, or neither. */
+async function ingestS3Object(services: Services, bucket: string, key: string, time: number): Promise<IngestResult> {
   const context = { source: `s3://${bucket}`, eventId: key };
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
     const parsed = parseReportKey(key);

@@ -1,6 +1,5 @@
 import type { AgentPhase } from './lifecycle/decide.js';
-import type { Checkpoint } from './lifecycle/job.js';
-import { TRAINING_JOB_NAME } from './api/createRequest.js';
+import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
 
 /**
  * The S3 protocol between the control plane and the agent on each instance. Everything lives

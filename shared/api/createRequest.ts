@@ -1,10 +1,9 @@
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import type { InstanceAction, TrainingJobSpec } from '../lifecycle/job.js';
+import { TRAINING_JOB_NAME, type InstanceAction, type TrainingJobSpec } from '../lifecycle/job.js';
 import { parseS3Uri, S3UriError } from '../s3uri.js';
 import { FieldReader } from './fields.js';
 
-export const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 /** EC2 instance types, optionally with SageMaker's `ml.` prefix, which is mapped away. */
 const INSTANCE_TYPE = /^(ml\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const ENV_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

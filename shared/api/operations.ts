@@ -3,11 +3,11 @@ import type { Config } from '../config.js';
 import { applyEvent } from '../engine.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { impliedEffects, type Effect } from '../lifecycle/decide.js';
-import { newJob, type EpochMillis } from '../lifecycle/job.js';
+import { newJob, TRAINING_JOB_NAME, type EpochMillis } from '../lifecycle/job.js';
 import { TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
 import { parseS3Uri } from '../s3uri.js';
 import { JobExistsError, JobNotTerminalError, StaleRecordError, type JobStore, type ListSort } from '../store/jobStore.js';
-import { readCreateRequest, TRAINING_JOB_NAME } from './createRequest.js';
+import { readCreateRequest } from './createRequest.js';
 import { FieldReader } from './fields.js';
 import { describeView, summaryView } from './views.js';
 

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { MESSAGES, primaryStatusOf, type SecondaryStatus, type TrainingJobStatus } from './statuses.js';
 import { INITIAL_STATUS } from './transitions.js';
 
+/** SageMaker's rule for TrainingJobName: 1–63 characters, letters, digits and inner hyphens. */
+export const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
 /** Times are epoch milliseconds inside the product; the API speaks SageMaker's epoch seconds. */
 export type EpochMillis = number;
 
