@@ -7,6 +7,8 @@ export class ApiCallError extends Error {
     readonly type: string,
     message: string,
     readonly statusCode: number,
+    /** The operation that failed (CreateTrainingJob, …), for messages like the AWS CLI's. */
+    readonly operation?: string,
   ) {
     super(message);
     this.name = type;
@@ -31,11 +33,13 @@ export class TrainingJobsClient {
     try {
       payload = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
-      throw new ApiCallError('InvalidResponse', `${operation}: the endpoint answered HTTP ${response.status} with something that is not JSON`, response.status);
+      throw new ApiCallError('InvalidResponse', `${operation}: the endpoint answered HTTP ${response.status} with something that is not JSON`, response.status, operation);
     }
     if (!response.ok) {
-      const type = String(payload.__type ?? 'UnknownError').split('#').pop() ?? 'UnknownError';
-      throw new ApiCallError(type, String(payload.message ?? payload.Message ?? `HTTP ${response.status}`), response.status);
+      // API Gateway's own refusals (403 for a bad signature, …) carry no __type.
+      const fallback = response.headers.get('x-amzn-errortype')?.split(':')[0] ?? (response.status === 403 ? 'AccessDeniedException' : 'UnknownError');
+      const type = String(payload.__type ?? fallback).split('#').pop() ?? 'UnknownError';
+      throw new ApiCallError(type, String(payload.message ?? payload.Message ?? `HTTP ${response.status}`), response.status, operation);
     }
     return payload as T;
   }

@@ -1,8 +1,8 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AgentPhase } from '../shared/lifecycle/decide.js';
-import { CONTROL_PREFIX, MANIFEST_NAME, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
+import { CONTROL_PREFIX, logKey, MANIFEST_NAME, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
 import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
@@ -19,7 +19,11 @@ export interface SimulatedAgentsOptions {
   controlBucket: string;
   settings: LocalCloudSettings;
   simulator: Ec2Simulator;
-  /** Training output goes here: <logDir>/<job>/attempt-<n>/<instance-id>.log */
+  /**
+   * Training output goes here: <logDir>/<job>/attempt-<n>/<instance-id>.log, and to the control
+   * bucket at logKey(job, attempt, instance) (after restoring, at every checkpoint and at the
+   * end), where `spotctl logs` reads it as it reads CloudWatch Logs on AWS.
+   */
   logDir: string;
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -80,6 +84,39 @@ export class SimulatedAgents {
     const logFile = join(this.options.logDir, job, `attempt-${attempt}`, `${instanceId}.log`);
     await mkdir(dirname(logFile), { recursive: true });
     const say = (line: string) => appendFile(logFile, `${new Date().toISOString()} ${line}\n`);
+    // The whole file each time, one upload at a time (a later upload never loses to an earlier
+    // one); a failed upload is logged and never stops training.
+    let uploading: Promise<void> = Promise.resolve();
+    const uploadLog = () => {
+      uploading = uploading.then(async () => {
+        try {
+          const body = await readFile(logFile, 'utf8');
+          await s3.send(new PutObjectCommand({ Bucket: controlBucket, Key: logKey(job, attempt, instanceId), Body: body, ContentType: 'text/plain; charset=utf-8' }));
+        } catch (error) {
+          this.log({ level: 'warn', msg: 'simulated agent could not upload its log', instanceId, error: String(error) });
+        }
+      });
+      return uploading;
+    };
+    try {
+      await this.train(instanceId, job, restore, leader, world, say, uploadLog);
+    } finally {
+      // Also when the instance went away mid-step: what was written is kept, as the CloudWatch agent would have shipped it.
+      await uploadLog();
+    }
+  }
+
+  private async train(
+    instanceId: string,
+    job: string,
+    restore: RestoreInstruction,
+    leader: boolean,
+    world: NonNullable<LocalCloudSettings['instanceTypes'][string]>,
+    say: (line: string) => Promise<void>,
+    uploadLog: () => Promise<void>,
+  ): Promise<void> {
+    const { s3, controlBucket } = this.options;
+    const attempt = restore.Attempt;
     const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
       if (!leader) return;
       await s3.send(
@@ -100,6 +137,7 @@ export class SimulatedAgents {
     } else {
       await say('no checkpoint to restore; starting from step 0');
     }
+    await uploadLog();
     for (let s = 0; s < world.downloadSeconds; s++) await this.tick(instanceId);
     await report('downloaded');
 
@@ -115,6 +153,7 @@ export class SimulatedAgents {
       await say(`step ${step}/${totalSteps}`);
       if (failAt !== undefined && step >= failAt) {
         await say(`training failed at step ${step}`);
+        await uploadLog();
         await report('failed', { ExitCode: Number(hyper.sim_fail_exit_code), Reason: `simulated failure at step ${step}` });
         return;
       }
@@ -124,6 +163,10 @@ export class SimulatedAgents {
       if (leader && (stop || requests.length || step - lastCheckpoint >= world.checkpointEverySeconds)) {
         await this.checkpoint(restore, step, say);
         lastCheckpoint = step;
+        await uploadLog();
+      } else if (!leader && step - lastCheckpoint >= world.checkpointEverySeconds) {
+        lastCheckpoint = step;
+        await uploadLog();
       }
       if (stop) {
         await say('stop or interruption: final checkpoint written, training stopped');
@@ -139,6 +182,7 @@ export class SimulatedAgents {
       await s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: `${output.prefix}${job}/output/model.tar.gz`, Body: `model of ${job} after ${step} steps` }));
     }
     await say(`training completed after ${step} steps`);
+    await uploadLog();
     await report('completed');
   }
 

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { TrainingJobsClient } from '../../cli/apiClient.js';
+import type { JobView } from '../../cli/job.js';
+import { startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
+import type { LocalCloudSettings } from '../../localcloud/settings.js';
+
+/** spotctl as a real child process against a fast local cloud started by the test. */
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const SPOTCTL = join(ROOT, 'bin', 'spotctl.mjs');
+
+export const FAST: LocalCloudSettings = {
+  timeScale: 40,
+  sweepIntervalSeconds: 0.5,
+  instanceTypes: {
+    'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 10, trainingSeconds: 200, uploadSeconds: 5, checkpointEverySeconds: 20 },
+    'p3.2xlarge': { launchDelaySeconds: 20, spotCapacity: false, spotPrice: 0.9, onDemandPrice: 3.06, downloadSeconds: 10, trainingSeconds: 200, uploadSeconds: 5, checkpointEverySeconds: 20 },
+  },
+};
+
+export async function startCloud(): Promise<LocalCloud> {
+  return startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, settings: FAST, log: () => undefined });
+}
+
+/**
+ * What a user's shell would have: the endpoints only. No credentials (spotctl falls back to the
+ * local cloud's for local endpoints), no control bucket (spotctl finds it).
+ */
+export function userEnv(cloud: LocalCloud): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    SPOT_TRAINING_ENDPOINT: cloud.endpoints.api,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: cloud.endpoints.events,
+    AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
+    // No shared config or credentials files of the machine's user.
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+  };
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function spotctl(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolveRun) => {
+    execFile(process.execPath, [SPOTCTL, ...args], { env, cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+export function jobRequest(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    TrainingJobName: name,
+    AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File' },
+    ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
+    EnableManagedSpotTraining: true,
+    StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },
+    CheckpointConfig: { S3Uri: `s3://spot-training-data/checkpoints/${name}` },
+    OutputDataConfig: { S3OutputPath: 's3://spot-training-data/output' },
+    ...overrides,
+  };
+}
+
+/** Polls the API directly: the tests' own eyes, not a spotctl command under test. */
+export async function until(api: TrainingJobsClient, name: string, done: (job: JobView) => boolean, timeoutMs = 30_000): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await api.call<JobView>('DescribeTrainingJob', { TrainingJobName: name });
+    if (done(job)) return job;
+    if (Date.now() > deadline) throw new Error(`${name} is still ${job.TrainingJobStatus}/${job.SecondaryStatus} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
