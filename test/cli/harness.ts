@@ -55,18 +55,8 @@ export function spotctl(args: string[], env: Record<string, string>, timeoutMs =
   });
 }
 
-export function jobRequest(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    TrainingJobName: name,
-    AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File' },
-    ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
-    EnableManagedSpotTraining: true,
-    StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },
-    CheckpointConfig: { S3Uri: `s3://spot-training-data/checkpoints/${name}` },
-    OutputDataConfig: { S3OutputPath: 's3://spot-training-data/output' },
-    ...overrides,
-  };
-}
+/** The same job request as every other test's. */
+export { jobRequest } from '../support/jobHarness.js';
 
 /** Polls the API directly: the tests' own eyes, not a spotctl command under test. */
 export async function until(api: TrainingJobsClient, name: string, done: (job: JobView) => boolean, timeoutMs = 30_000): Promise<JobView> {

@@ -8,6 +8,7 @@ import { ApiCallError, TrainingJobsClient } from '../../cli/apiClient.js';
 import { waitFor, type Described } from '../../localcloud/demo.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
 import type { LocalCloudSettings } from '../../localcloud/settings.js';
+import { jobRequest } from '../support/jobHarness.js';
 
 /**
  * The local cloud end to end, driven only through its public endpoints: the HTTP API,
@@ -37,18 +38,7 @@ afterAll(async () => {
   await cloud?.stop();
 }, 60_000);
 
-function job(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    TrainingJobName: name,
-    AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File' },
-    ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
-    EnableManagedSpotTraining: true,
-    StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },
-    CheckpointConfig: { S3Uri: `s3://spot-training-data/checkpoints/${name}` },
-    OutputDataConfig: { S3OutputPath: 's3://spot-training-data/output' },
-    ...overrides,
-  };
-}
+const job = jobRequest;
 
 const statuses = (j: Described) => j.SecondaryStatusTransitions.map((t) => t.Status);
 const finished = (j: Described) => ['Completed', 'Failed', 'Stopped'].includes(j.TrainingJobStatus);
