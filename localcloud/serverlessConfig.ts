@@ -72,7 +72,8 @@ function resolveString(text: string, root: Record<string, unknown>, context: Res
         break;
     }
     if (value === undefined || value === null) {
-      if (fallbackParts.length) return fallback;
+      // A fallback is a literal ('prod') or another source (`${param:accountId, aws:accountId}`).
+      if (fallbackParts.length) return /^(self|sls|opt|aws|param|env):/.test(fallback) ? resolveOne(fallback) : fallback;
       throw new Error(`serverless.yml: cannot resolve \${${expression}}`);
     }
     return typeof value === 'string' ? resolveString(value, root, context, depth + 1) : value;
