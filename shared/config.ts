@@ -22,6 +22,8 @@ const schema = z.object({
   MAX_INSTANCES_PER_JOB: z.coerce.number().int().min(1).default(20),
   /** The AMI training instances boot: Node.js 20+ and the agent (README: "Real instances"). */
   EC2_IMAGE_ID: z.string().default(''),
+  /** CloudWatch Logs group the agents stream training output to; empty: the agent's log folder. */
+  JOB_LOG_GROUP: z.string().default(''),
   EC2_INSTANCE_PROFILE_ARN: z.string().default(''),
   EC2_SUBNET_IDS: commaList,
   EC2_SECURITY_GROUP_IDS: commaList,
@@ -68,7 +70,7 @@ export type Config = {
   controlBucket: string;
   syntheticSource: string;
   maxInstancesPerJob: number;
-  ec2: { imageId: string; instanceProfileArn: string; subnetIds: string[]; securityGroupIds: string[] };
+  ec2: { imageId: string; instanceProfileArn: string; subnetIds: string[]; securityGroupIds: string[]; jobLogGroup: string };
   priceSource: 'table' | 'ec2';
   prices: Record<string, { Spot: number; OnDemand: number }>;
 };
@@ -95,6 +97,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       instanceProfileArn: c.EC2_INSTANCE_PROFILE_ARN,
       subnetIds: c.EC2_SUBNET_IDS,
       securityGroupIds: c.EC2_SECURITY_GROUP_IDS,
+      jobLogGroup: c.JOB_LOG_GROUP,
     },
     priceSource: c.PRICE_SOURCE,
     prices: { ...DEFAULT_PRICES, ...c.PRICE_TABLE },

@@ -30,6 +30,7 @@ export function createServices(config: Config = loadConfig()): Services {
       securityGroupIds: config.ec2.securityGroupIds,
       controlBucket: config.controlBucket,
       region: config.region,
+      ...(config.ec2.jobLogGroup ? { jobLogGroup: config.ec2.jobLogGroup } : {}),
     }),
     control: new ControlChannel(s3, config.controlBucket),
     prices: config.priceSource === 'ec2' ? new Ec2SpotPriceSource(ec2, table) : table,

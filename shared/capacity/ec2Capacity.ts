@@ -16,6 +16,8 @@ export interface Ec2CapacitySettings {
   securityGroupIds: string[];
   controlBucket: string;
   region: string;
+  /** Where the agents stream the training output (CloudWatch Logs). */
+  jobLogGroup?: string;
   /** Tag keys naming the job and attempt on every instance and volume. */
   tagPrefix?: string;
 }
@@ -61,7 +63,7 @@ export class Ec2Capacity implements Capacity {
       ...(s.securityGroupIds.length ? { SecurityGroupIds: s.securityGroupIds } : {}),
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
       BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: request.volumeSizeInGB, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: true } }],
-      UserData: Buffer.from(agentUserData({ jobName: request.jobName, attempt: request.attempt, controlBucket: s.controlBucket, region: s.region })).toString('base64'),
+      UserData: Buffer.from(agentUserData({ jobName: request.jobName, attempt: request.attempt, controlBucket: s.controlBucket, region: s.region, ...(s.jobLogGroup ? { logGroup: s.jobLogGroup } : {}) })).toString('base64'),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
         { ResourceType: 'volume', Tags: tags },

@@ -3,12 +3,13 @@
  * rest (what to restore, what to run) from the control bucket.
  * The AMI must carry Node.js 20+ and the agent at /opt/spot-training/agent.mjs (see the README).
  */
-export function agentUserData(input: { jobName: string; attempt: number; controlBucket: string; region: string }): string {
+export function agentUserData(input: { jobName: string; attempt: number; controlBucket: string; region: string; logGroup?: string }): string {
   const env = [
     `SPOT_TRAINING_JOB=${input.jobName}`,
     `SPOT_TRAINING_ATTEMPT=${input.attempt}`,
     `SPOT_TRAINING_CONTROL_BUCKET=${input.controlBucket}`,
     `AWS_REGION=${input.region}`,
+    ...(input.logGroup ? [`SPOT_TRAINING_LOG_GROUP=${input.logGroup}`] : []),
   ];
   return [
     '#!/bin/bash',

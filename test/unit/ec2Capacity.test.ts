@@ -12,6 +12,7 @@ const capacity = new Ec2Capacity(new EC2Client({ region: 'us-east-1' }), {
   securityGroupIds: ['sg-1'],
   controlBucket: 'control',
   region: 'us-east-1',
+  jobLogGroup: '/spot-training/prod/jobs',
 });
 
 const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({
@@ -63,6 +64,7 @@ describe('EC2 capacity at the SDK boundary', () => {
     const userData = Buffer.from(input?.UserData ?? '', 'base64').toString();
     expect(userData).toContain('SPOT_TRAINING_JOB=resnet');
     expect(userData).toContain('SPOT_TRAINING_ATTEMPT=2');
+    expect(userData).toContain('SPOT_TRAINING_LOG_GROUP=/spot-training/prod/jobs');
   });
 
   it('asks for a persistent request when the job stops or hibernates, and on-demand without market options', async () => {
