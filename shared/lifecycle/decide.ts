@@ -403,6 +403,9 @@ function onInterruptionWarning(job: JobRecord, event: Extract<JobEvent, { type: 
   if (job.SecondaryStatus === 'Stopping' || job.SecondaryStatus === 'Restarting') {
     return ignore('not-applicable', `job is ${job.SecondaryStatus}; its instances are being terminated anyway`);
   }
+  // EC2 interrupts spot instances only: a (synthetic) warning for an on-demand attempt would
+  // leave the job Interrupted while its instance keeps running, with no deadline to end it.
+  if (currentAttempt(job).Market === 'on-demand') return ignore('not-applicable', `attempt ${job.CurrentAttempt} runs on on-demand instances, which are not interrupted`);
   const draft = new Draft(job, at);
   interrupt(draft, event.instanceId, event.action, 'interruptionWarning', MESSAGES.interrupted(event.instanceId, event.action));
   const attempt = draft.attempt;
@@ -556,7 +559,11 @@ function afterInterruptedAttemptGone(draft: Draft, lastState: InstanceState): vo
   const comesBack =
     lastState === 'stopped' &&
     (attempt.InstanceAction === 'stop' || attempt.InstanceAction === 'hibernate') &&
-    draft.job.Spec.ResourceConfig.InstanceCount === 1;
+    draft.job.Spec.ResourceConfig.InstanceCount === 1 &&
+    // Only a persistent spot request brings a stopped instance back; an on-demand or one-time
+    // instance that was stopped (by hand, or a warning that says stop) never returns by itself.
+    attempt.Market === 'spot' &&
+    draft.job.Spec.SpotInterruptionBehavior !== 'terminate';
   // A stopped or hibernated instance of a persistent request returns by itself; the
   // MaxWaitTimeInSeconds deadline ends the wait if it never does.
   if (!comesBack) afterAttemptEnded(draft);
