@@ -180,7 +180,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     Object.assign(process.env, env);
     const [{ createServices, useServices }, { loadConfig }] = await Promise.all([import('../shared/runtime.js'), import('../shared/config.js')]);
     const config = loadConfig(env);
-    useServices(createServices(config));
+    const services = createServices(config);
+    useServices(services);
     stoppers.push(async () => useServices(undefined));
 
     const dynamoClient = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -340,6 +341,27 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     );
     const apiAddress = api.address();
     endpoints.api = `http://127.0.0.1:${typeof apiAddress === 'object' && apiAddress ? apiAddress.port : ports.api}`;
+
+    // A restart with a data directory: the jobs are in the table, but the simulated instances
+    // died with the previous process. EC2 would say so with state changes; so does the local
+    // cloud, and the jobs resume on new capacity from their latest checkpoints.
+    if (!temporary) {
+      for (const status of ['InProgress', 'Stopping']) {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await services.store.list({ sortBy: 'CreationTime', ascending: true, limit: 100, statusEquals: status, ...(startKey ? { startKey } : {}) });
+          for (const job of page.jobs) {
+            for (const instanceId of job.CurrentInstanceIds.filter((id) => !simulator.instance(id))) {
+              log({ level: 'warn', msg: 'instance lost with the previous local cloud: terminated', job: job.TrainingJobName, instanceId });
+              await bus.putEvents([
+                { Source: 'aws.ec2', DetailType: 'EC2 Instance State-change Notification', Detail: JSON.stringify({ 'instance-id': instanceId, state: 'terminated' }) },
+              ]);
+            }
+          }
+          startKey = page.lastKey;
+        } while (startKey);
+      }
+    }
 
     const idle = async () => {
       for (let quiet = 0; quiet < 2; ) {
