@@ -130,7 +130,8 @@ describe('the agent as a real process', () => {
     let notice: { action: string; time: string } | undefined;
     const imds = await startFakeImds('i-5000000000000003', () => notice);
     const run = await runAgent(job, 'i-5000000000000003', imds, { TOTAL_STEPS: '100000', STEP_MS: '10', CHECKPOINT_EVERY: '1000000' });
-    await new Promise((r) => setTimeout(r, 2500));
+    // The notice comes once the script is training (and handling SIGTERM), however slow the machine
+    for (let waited = 0; !/step 20\n/.test(run.output()) && waited < 30_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     notice = { action: 'terminate', time: new Date(Date.now() + 120_000).toISOString() };
     expect(await run.exit).toBe(0);
     await imds.close();
