@@ -180,7 +180,8 @@ export class Agent {
     const watcher = setInterval(() => {
       void this.watch(attempt, sync, end).catch((error: unknown) => say(`watch failed: ${String(error)}`));
     }, config.pollIntervalMs);
-    const syncer = setInterval(() => void sync('periodic').catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
+    // Once the attempt is ending, only the final checkpoint is taken.
+    const syncer = setInterval(() => void (this.ending ? Promise.resolve() : sync('periodic')).catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
     const flusher = setInterval(() => void log.flush().catch(() => undefined), Math.max(1000, config.pollIntervalMs));
     const code = await exit;
     clearInterval(syncer);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { matchesPattern, validatePattern } from '../../localcloud/eventPattern.js';
 
-const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../../shared/events/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const spotWarning = sample('ec2-spot-interruption-warning');
 const rebalance = sample('ec2-rebalance-recommendation');
 const stateChange = sample('ec2-instance-state-change');

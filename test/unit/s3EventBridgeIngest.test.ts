@@ -6,7 +6,7 @@ import type { JobStore } from '../../shared/store/jobStore.js';
 import { TEST_CONFIG } from '../support/jobHarness.js';
 
 /** S3's "Object Created" event as EventBridge delivers it (the product's fixture). */
-const FIXTURE = JSON.parse(readFileSync(new URL('../../../shared/events/s3-object-created-eventbridge.json', import.meta.url), 'utf8')) as {
+const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/events/s3-object-created-eventbridge.json', import.meta.url), 'utf8')) as {
   detail: { bucket: { name: string }; object: { key: string } };
   [key: string]: unknown;
 };
@@ -44,7 +44,7 @@ describe('S3 Object Created events through EventBridge', () => {
     await ingestS3Notification(viaEventBridge.services, withKey(key));
     expect(viaEventBridge.lookups).toEqual(['spot-training-data/checkpoints/run+1%20a/']);
 
-    const notification = JSON.parse(readFileSync(new URL('../../../shared/events/s3-object-created-notification.json', import.meta.url), 'utf8')) as {
+    const notification = JSON.parse(readFileSync(new URL('../fixtures/events/s3-object-created-notification.json', import.meta.url), 'utf8')) as {
       Records: { s3: { bucket: { name: string }; object: { key: string } } }[];
     };
     const record = notification.Records[0]!;
