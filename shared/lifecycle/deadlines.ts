@@ -1,4 +1,4 @@
-import { currentAttempt, type EpochMillis, type JobRecord } from './job.js';
+import { currentAttempt, liveInstanceIds, type EpochMillis, type JobRecord } from './job.js';
 import { attemptRunMillis, trainingMillis } from './money.js';
 import { isTerminal } from './statuses.js';
 
@@ -64,10 +64,22 @@ export function nextDeadline(job: JobRecord, settings: LifecycleSettings = DEFAU
   if (job.SecondaryStatus === 'Stopping') {
     return (job.StoppingTime ?? job.LastModifiedTime) + settings.stoppingTimeoutMs;
   }
-  const candidates = [waitDeadline(job), runtimeDeadline(job), job.NextLaunchTime, launchWatchdog(job)].filter(
+  const candidates = [waitDeadline(job), runtimeDeadline(job), job.NextLaunchTime, launchWatchdog(job), endingWatchdog(job, settings)].filter(
     (t): t is number => t !== undefined,
   );
   return candidates.length ? Math.min(...candidates) : undefined;
+}
+
+/**
+ * When an interrupted or failed attempt whose instances never reported their end (a lost
+ * EC2 event) is given up on: its instances are terminated and the job goes on. Without it an
+ * on-demand job, which has no MaxWaitTimeInSeconds, could wait forever.
+ */
+export function endingWatchdog(job: JobRecord, settings: LifecycleSettings = DEFAULT_SETTINGS): EpochMillis | undefined {
+  if (job.SecondaryStatus !== 'Interrupted' && job.SecondaryStatus !== 'Restarting') return undefined;
+  if (!liveInstanceIds(currentAttempt(job)).length) return undefined;
+  const since = job.Transitions[job.Transitions.length - 1]?.StartTime ?? job.LastModifiedTime;
+  return since + settings.stoppingTimeoutMs;
 }
 
 /** When to ask again for a launch that has not reported back. */

@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, exceededLimit, LAUNCH_WATCHDOG_MS, launchWatchdog, type ExceededLimit } from './deadlines.js';
+import { DEFAULT_SETTINGS, endingWatchdog, exceededLimit, LAUNCH_WATCHDOG_MS, launchWatchdog, type ExceededLimit } from './deadlines.js';
 import {
   currentAttempt,
   launchClientToken,
@@ -368,6 +368,15 @@ function onTimer(job: JobRecord, now: EpochMillis): Decision {
   const limit = exceededLimit(job, now);
   if (limit) {
     beginStop(draft, limit);
+    return draft.decision();
+  }
+  const ending = endingWatchdog(job);
+  if (ending !== undefined && ending <= now) {
+    const attempt = draft.attempt;
+    const live = liveInstanceIds(attempt);
+    draft.effects.push(terminateEffect(attempt, live, 'the instances never reported their end', false));
+    attempt.GoneInstanceIds.push(...live);
+    afterInterruptedAttemptGone(draft, 'terminated');
     return draft.decision();
   }
   if (job.SecondaryStatus === 'Starting' && job.NextLaunchTime !== undefined && job.NextLaunchTime <= now) {

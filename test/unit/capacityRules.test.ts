@@ -84,3 +84,27 @@ describe('multi-instance attempts', () => {
     expect(await h.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting']);
   });
 });
+
+describe('a lost EC2 event', () => {
+  it('does not strand an on-demand job: an interrupted attempt whose instance never reports its end is given up on after the timeout', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'lost-terminated');
+    await h.at(0).create({ EnableManagedSpotTraining: false, StoppingCondition: { MaxRuntimeInSeconds: 36000 } });
+    await h.at(10).launch(['i-6000000000000001']);
+    await h.at(40).running('i-6000000000000001');
+    await h.at(60).report('downloaded');
+    // The instance went away without a warning and its "terminated" event was lost: only a stopping event arrives
+    await h.at(100).gone('i-6000000000000001', 'shutting-down');
+    expect((await h.job()).SecondaryStatus).toBe('Starting');
+    // A restart: failed training with a retry, and the instance's end never reported
+    const r = new JobHarness(new MemoryBackend(), 'lost-after-failure');
+    await r.at(0).create({ EnableManagedSpotTraining: false, StoppingCondition: { MaxRuntimeInSeconds: 36000 }, RetryStrategy: { MaximumRetryAttempts: 1 } });
+    await r.at(10).launch(['i-6000000000000002']);
+    await r.at(40).running('i-6000000000000002');
+    await r.at(60).report('downloaded');
+    await r.at(90).report('failed', { exitCode: 1 });
+    expect((await r.at(600).timer()).status).toBe('ignored');
+    const due = await r.at(691).timer();
+    expect(due.status !== 'not-found' && due.effects.map((e) => e.type)).toEqual(['terminateInstances', 'launch']);
+    expect(await r.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Restarting', 'Starting']);
+  });
+});
