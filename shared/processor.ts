@@ -71,17 +71,8 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
   const at = new Date(services.now());
   switch (effect.type) {
     case 'launch': {
-      const result = await services.capacity.launch({
-        jobName: name,
-        attempt: effect.attempt,
-        launchRequest: effect.launchRequest,
-        instanceType: effect.instanceType,
-        market: effect.market,
-        count: effect.count,
-        clientToken: effect.clientToken,
-        interruptionBehavior: effect.interruptionBehavior,
-        volumeSizeInGB: job.Spec.ResourceConfig.VolumeSizeInGB,
-      });
+      const { type: _launch, ...launch } = effect;
+      const result = await services.capacity.launch({ ...launch, jobName: name, volumeSizeInGB: job.Spec.ResourceConfig.VolumeSizeInGB });
       if (result.ok) {
         count('InstancesLaunched', result.instanceIds.length);
         // The lookup first: the instances' own events may arrive before the job records them.

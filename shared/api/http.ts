@@ -62,10 +62,9 @@ export async function handleSageMakerRequest(services: Services, request: HttpRe
     logger.error('request failed', { operation, requestId, error: error as Error });
     return failure(500, 'InternalFailure', 'The request processing has failed because of an unknown error; try again.', requestId);
   }
-  const job = result.effects.length ? await services.store.get(String((input as { TrainingJobName?: unknown }).TrainingJobName)) : undefined;
-  if (job) {
+  if (result.job && result.effects.length) {
     try {
-      await runEffects(services, job, result.effects, { source: `api:${operation}`, eventId: requestId });
+      await runEffects(services, result.job, result.effects, { source: `api:${operation}`, eventId: requestId });
     } catch (error) {
       // The request itself succeeded; the deadline sweep asks for the launch again.
       logger.error('effects of a request failed; the deadline sweep will retry them', { operation, requestId, error: error as Error });

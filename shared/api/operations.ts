@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { applyEvent } from '../engine.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { impliedEffects, type Effect } from '../lifecycle/decide.js';
-import { newJob, TRAINING_JOB_NAME, type EpochMillis } from '../lifecycle/job.js';
+import { newJob, TRAINING_JOB_NAME, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
 import { TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
 import { parseS3Uri } from '../s3uri.js';
 import { JobExistsError, JobNotTerminalError, StaleRecordError, type JobStore, type ListSort } from '../store/jobStore.js';
@@ -21,6 +21,8 @@ export interface OperationDeps {
 export interface OperationResult {
   response: Record<string, unknown>;
   effects: Effect[];
+  /** The job as the operation left it, when there are effects to carry out for it. */
+  job?: JobRecord;
 }
 
 export const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'ListTrainingJobs', 'StopTrainingJob', 'DeleteTrainingJob'] as const;
@@ -62,7 +64,7 @@ export function createOperations({ store, config, now }: OperationDeps) {
       }
       throw error;
     }
-    return { response: { TrainingJobArn: arn }, effects: impliedEffects(job) };
+    return { response: { TrainingJobArn: arn }, effects: impliedEffects(job), job };
   }
 
   async function describeTrainingJob(input: unknown): Promise<OperationResult> {
@@ -111,7 +113,7 @@ export function createOperations({ store, config, now }: OperationDeps) {
     if (outcome.status === 'ignored' && outcome.reason === 'terminal') {
       throw validationError(`The training job ${name} is ${outcome.job.TrainingJobStatus}; only a job in progress can be stopped.`);
     }
-    return { response: {}, effects: outcome.effects };
+    return { response: {}, effects: outcome.effects, job: outcome.job };
   }
 
   async function deleteTrainingJob(input: unknown): Promise<OperationResult> {

@@ -1,18 +1,7 @@
-import type { InstanceAction, Market } from '../lifecycle/job.js';
+import type { Effect } from '../lifecycle/decide.js';
 
-/** One launch of an attempt's instances. */
-export interface LaunchRequest {
-  jobName: string;
-  attempt: number;
-  launchRequest: number;
-  instanceType: string;
-  market: Market;
-  count: number;
-  /** Idempotency: the same token never launches twice. */
-  clientToken: string;
-  interruptionBehavior: InstanceAction;
-  volumeSizeInGB: number;
-}
+/** One launch of an attempt's instances: the lifecycle's launch effect, for one job and its volume size. */
+export type LaunchRequest = Omit<Extract<Effect, { type: 'launch' }>, 'type'> & { jobName: string; volumeSizeInGB: number };
 
 export type LaunchResult =
   | { ok: true; instanceIds: string[] }
