@@ -18,6 +18,7 @@ export type MetricName =
   | 'UnknownInstance'
   | 'LaunchFailed'
   | 'InstancesLaunched'
+  | 'InstancesReclaimed'
   | 'CheckpointRecorded';
 
 export function count(name: MetricName, value = 1): void {

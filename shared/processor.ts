@@ -108,5 +108,13 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
       if (effect.graceful) await services.control.request(name, effect.attempt, 'stop', 'terminating', at);
       await services.capacity.terminate(effect.instanceIds);
       return;
+    case 'reclaimLaunches': {
+      const reclaimed = await services.capacity.reclaim(name, effect.attempt);
+      if (reclaimed.length) {
+        count('InstancesReclaimed', reclaimed.length);
+        logger.warn('terminated instances the job never recorded', { jobName: name, attempt: effect.attempt, instanceIds: reclaimed, reason: effect.reason });
+      }
+      return;
+    }
   }
 }

@@ -77,6 +77,9 @@ export class InstantCapacity implements Capacity {
   async terminate(): Promise<void> {
     this.terminations++;
   }
+  async reclaim(): Promise<string[]> {
+    return [];
+  }
 }
 
 /** The control channel without S3: requests and restore instructions are counted, not written. */

@@ -11,6 +11,8 @@ export type LaunchResult =
 export interface Capacity {
   launch(request: LaunchRequest): Promise<LaunchResult>;
   terminate(instanceIds: string[]): Promise<void>;
+  /** Terminates the unterminated instances tagged with the job and attempt; returns their ids. */
+  reclaim(jobName: string, attempt: number): Promise<string[]>;
 }
 
 /**

@@ -88,6 +88,30 @@ export class Ec2Capacity implements Capacity {
     }
   }
 
+  async reclaim(jobName: string, attempt: number): Promise<string[]> {
+    const prefix = this.settings.tagPrefix ?? 'spot-training';
+    const instanceIds: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: `tag:${prefix}:job`, Values: [jobName] },
+            { Name: `tag:${prefix}:attempt`, Values: [String(attempt)] },
+            { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+          ],
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+      for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        if (instance.InstanceId) instanceIds.push(instance.InstanceId);
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    await this.terminate(instanceIds);
+    return instanceIds;
+  }
+
   async terminate(instanceIds: string[]): Promise<void> {
     if (!instanceIds.length) return;
     // A persistent spot request would launch a replacement: cancel it first.

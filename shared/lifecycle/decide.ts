@@ -52,7 +52,12 @@ export type Effect =
     }
   | { type: 'requestCheckpoint'; attempt: number; instanceIds: string[]; reason: 'interruption' | 'rebalance' | 'stop' }
   | { type: 'writeRestore'; attempt: number; instanceIds: string[]; checkpoint?: Checkpoint }
-  | { type: 'terminateInstances'; attempt: number; instanceIds: string[]; reason: string; graceful: boolean };
+  | { type: 'terminateInstances'; attempt: number; instanceIds: string[]; reason: string; graceful: boolean }
+  /**
+   * Terminate whatever EC2 launched for an attempt that ended before it learned its instance
+   * ids (a launch response lost to a crash): found by the job and attempt tags.
+   */
+  | { type: 'reclaimLaunches'; attempt: number; reason: string };
 
 export type IgnoreReason = 'duplicate' | 'stale' | 'terminal' | 'not-applicable' | 'not-due';
 
@@ -198,9 +203,17 @@ export function impliedEffects(job: JobRecord): Effect[] {
     case 'Stopping':
     case 'Restarting':
       return live.length ? [terminateEffect(attempt, live, job.SecondaryStatus, true)] : [];
+    case 'Stopped':
+      return reclaimEffects(attempt);
     default:
       return [];
   }
+}
+
+/** An attempt that asked EC2 for instances and ended without any on record: reclaim them by tag. */
+function reclaimEffects(attempt: Attempt): Effect[] {
+  if (attempt.EndTime === undefined || attempt.LaunchRequests === 0 || attempt.InstanceIds.length > 0) return [];
+  return [{ type: 'reclaimLaunches', attempt: attempt.Number, reason: 'attempt ended before its launch reported back' }];
 }
 
 function launchEffect(job: JobRecord, attempt: Attempt): Effect {
@@ -296,6 +309,7 @@ function finishStop(draft: Draft): void {
   const reason = draft.job.StopReason ?? 'user';
   draft.endAttempt(STOPPED_ATTEMPT_END[reason]);
   draft.move(STOPPED_TRIGGER[reason], STOPPED_MESSAGE[reason]);
+  draft.effects.push(...reclaimEffects(draft.attempt));
 }
 
 /** An interrupted or failed attempt is over: launch the next one, unless a time limit ran out. */

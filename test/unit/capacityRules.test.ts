@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type Effect } from '../../shared/lifecycle/decide.js';
+import { decide, impliedEffects, type Effect } from '../../shared/lifecycle/decide.js';
 import { launchRetryDelayMs } from '../../shared/lifecycle/deadlines.js';
 import { currentAttempt, launchClientToken } from '../../shared/lifecycle/job.js';
 import { JobHarness, MemoryBackend, T0 } from '../support/jobHarness.js';
@@ -106,5 +106,26 @@ describe('a lost EC2 event', () => {
     const due = await r.at(691).timer();
     expect(due.status !== 'not-found' && due.effects.map((e) => e.type)).toEqual(['terminateInstances', 'launch']);
     expect(await r.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Restarting', 'Starting']);
+  });
+});
+
+describe('a lost launch response', () => {
+  it('reclaims by tag what EC2 launched for an attempt that ends before the launch reported back', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'lost-launch');
+    await h.at(0).create();
+    // The launch ran, its response was lost; the user stops the job before the watchdog asks again
+    const stop = await h.at(30).stop();
+    expect(stop.status !== 'not-found' && stop.effects).toEqual([{ type: 'reclaimLaunches', attempt: 1, reason: expect.any(String) }]);
+    expect((await h.job()).SecondaryStatus).toBe('Stopped');
+    // A redelivered event, after a crash between the write and the cleanup, issues it again
+    expect(impliedEffects(await h.job()).map((e) => e.type)).toEqual(['reclaimLaunches']);
+  });
+
+  it('leaves nothing to reclaim once the attempt knows its instances', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'known-launch');
+    await h.at(0).create();
+    await h.at(10).launch(['i-6000000000000003']);
+    const stop = await h.at(30).stop();
+    expect(stop.status !== 'not-found' && stop.effects.map((e) => e.type)).toEqual(['requestCheckpoint', 'terminateInstances']);
   });
 });

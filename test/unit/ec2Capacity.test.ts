@@ -106,4 +106,30 @@ describe('EC2 capacity at the SDK boundary', () => {
     expect(ec2Mock.commandCalls(CancelSpotInstanceRequestsCommand)[0]?.args[0].input).toEqual({ SpotInstanceRequestIds: ['sir-1'] });
     expect(ec2Mock.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: ['i-0000000000000000e'] });
   });
+
+  it('reclaims an attempt by its tags: every unterminated instance, across pages, spot requests cancelled first', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand, { InstanceIds: undefined })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000000f' }] }], NextToken: 'page-2' })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-00000000000000010' }] }] });
+    ec2Mock.on(DescribeInstancesCommand, { InstanceIds: ['i-0000000000000000f', 'i-00000000000000010'] }).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000000f', SpotInstanceRequestId: 'sir-2' }] }] });
+    ec2Mock.on(CancelSpotInstanceRequestsCommand).resolves({});
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    expect(await capacity.reclaim('resnet', 2)).toEqual(['i-0000000000000000f', 'i-00000000000000010']);
+    const search = ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input;
+    expect(search?.Filters).toEqual([
+      { Name: 'tag:spot-training:job', Values: ['resnet'] },
+      { Name: 'tag:spot-training:attempt', Values: ['2'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ]);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[1]?.args[0].input.NextToken).toBe('page-2');
+    expect(ec2Mock.commandCalls(CancelSpotInstanceRequestsCommand)[0]?.args[0].input).toEqual({ SpotInstanceRequestIds: ['sir-2'] });
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: ['i-0000000000000000f', 'i-00000000000000010'] });
+  });
+
+  it('reclaims nothing, and terminates nothing, when no instance carries the tags', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    expect(await capacity.reclaim('resnet', 3)).toEqual([]);
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+  });
 });
