@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ec2Simulator, type SimulatedEvent } from '../../localcloud/ec2Simulator.js';
+import { Ec2Capacity } from '../../shared/capacity/ec2Capacity.js';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -286,6 +287,27 @@ describe('TerminateInstances, StopInstances and DescribeInstances', () => {
     // And wildcards work as in EC2 filters
     const all = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:spot-training:job', Values: ['*'] }] }));
     expect(all.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId).sort()).toEqual([mine, other, gone].sort());
+  });
+
+  it("reclaims, through the product's capacity, an attempt whose launch response was lost", async () => {
+    // Given a launch the product made but never heard back from, and another attempt's instance
+    const capacity = new Ec2Capacity(ec2, { imageId: 'ami-0123456789abcdef0', subnetIds: [], securityGroupIds: [], controlBucket: 'control', region: REGION });
+    const request = { jobName: 'resnet-spot-1', attempt: 2, launchRequest: 1, instanceType: 'g5.xlarge', market: 'spot' as const, count: 2, clientToken: 'resnet-spot-1-lost', interruptionBehavior: 'terminate' as const, volumeSizeInGB: 50 };
+    const launched = await capacity.launch(request);
+    expect(launched.ok).toBe(true);
+    const earlier = await launch();
+
+    // When the attempt is reclaimed by its tags
+    const reclaimed = await capacity.reclaim('resnet-spot-1', 2);
+
+    // Then exactly its instances are terminated, and a second reclaim finds nothing
+    expect(launched.ok && reclaimed.sort()).toEqual(launched.ok && [...launched.instanceIds].sort());
+    const states = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...reclaimed, earlier] }));
+    const stateOf = new Map(states.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => [i.InstanceId, i.State?.Name]));
+    // (still pending when terminated: gone at once, as EC2 cancels a launch)
+    expect(reclaimed.map((id) => stateOf.get(id))).toEqual(['terminated', 'terminated']);
+    expect(stateOf.get(earlier)).toBe('pending');
+    expect(await capacity.reclaim('resnet-spot-1', 2)).toEqual([]);
   });
 
   it('gives the configured spot price as the spot price history', async () => {
