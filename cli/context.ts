@@ -16,7 +16,8 @@ export const LOCAL_DEFAULTS = { api: 'http://127.0.0.1:4600', events: 'http://12
 /** The local cloud's key pair (localcloud/localCloud.ts LOCAL_CREDENTIALS; a test keeps the two equal). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'spottraining', secretAccessKey: 'spottraininglocal' } as const;
 export const DEFAULT_SYNTHETIC_SOURCE = 'spot-training.synthetic';
-export const DEFAULT_LOG_GROUP = '/spot-training/jobs';
+/** The log group of a deployment at serverless.yml's default stage, `prod`. */
+export const DEFAULT_LOG_GROUP = '/spot-training/prod/jobs';
 
 export interface GlobalOptions {
   'endpoint-url'?: string;

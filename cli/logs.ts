@@ -5,7 +5,7 @@ import { isFinished, retrying, type JobView } from './job.js';
 
 /**
  * `spotctl logs <job> [--follow]`: the training output of every attempt and instance. On AWS
- * from CloudWatch Logs (group /spot-training/jobs, stream <job>/attempt-<n>/<instance-id>);
+ * from CloudWatch Logs (group /spot-training/<stage>/jobs, stream <job>/attempt-<n>/<instance-id>);
  * on the local cloud from its control bucket, where the simulated agent uploads each log at
  * logs/<job>/attempt-<n>/<instance-id>.log (shared/protocol.ts logKey).
  */

@@ -46,7 +46,7 @@ const GLOBAL_HELP = [
   '--logs-endpoint-url URL    CloudWatch Logs (default: $AWS_ENDPOINT_URL_CLOUDWATCH_LOGS)',
   '--region REGION            default: $AWS_REGION, $AWS_DEFAULT_REGION, the API host, else us-east-1',
   '--control-bucket NAME      the deployment control bucket (default: $SPOT_TRAINING_CONTROL_BUCKET, else found by name)',
-  '--log-group NAME           CloudWatch Logs group (default: $SPOT_TRAINING_LOG_GROUP, else /spot-training/jobs)',
+  '--log-group NAME           CloudWatch Logs group (default: $SPOT_TRAINING_LOG_GROUP, else /spot-training/prod/jobs)',
   '--synthetic-source NAME    event source for synthetic events on AWS (default: $SPOT_TRAINING_SYNTHETIC_SOURCE, else spot-training.synthetic)',
   '--debug                    print stack traces of errors',
   '-h, --help                 this help',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LOG_GROUP } from '../../cli/context.js';
 import { tableDefinition } from '../../shared/store/table.js';
 
 /**
@@ -366,5 +367,7 @@ describe('the two stages', () => {
       PRICE_SOURCE: 'ec2',
     });
     expect(env('local')).toMatchObject({ TABLE_NAME: 'spot-training-local-jobs', CONTROL_BUCKET: 'spot-training-local-000000000000-control', ACCOUNT_ID: '000000000000' });
+    // spotctl logs reads the default stage's log group unless told another
+    expect(env('prod').JOB_LOG_GROUP).toBe(DEFAULT_LOG_GROUP);
   });
 });
