@@ -61,7 +61,7 @@ export interface StartDynamoDbLocalOptions {
 /** A DynamoDB client pointed at DynamoDB Local, with dummy credentials. */
 export function createDynamoDbLocalClient(
   endpoint: string,
-  overrides: { maxAttempts?: number; requestTimeoutMs?: number } = {},
+  overrides: { maxAttempts?: number; requestTimeoutMs?: number; connectionTimeoutMs?: number } = {},
 ): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
@@ -69,7 +69,9 @@ export function createDynamoDbLocalClient(
     credentials: DYNAMODB_LOCAL_CREDENTIALS,
     maxAttempts: overrides.maxAttempts ?? 3,
     requestHandler: {
-      connectionTimeout: 2_000,
+      // Generous: on a loaded machine DynamoDB Local's accept queue overflows and the kernel
+      // retries the connection after 1 s, then 3 s.
+      connectionTimeout: overrides.connectionTimeoutMs ?? 10_000,
       requestTimeout: overrides.requestTimeoutMs ?? 10_000,
       // Without this the SDK only logs a warning and the request can hang forever
       // (e.g. when something else accepted the connection but never answers).
@@ -214,7 +216,7 @@ export async function startDynamoDbLocal(
     `\n--- stderr (tail) ---\n${stderrTail.trim() || '(empty)'}` +
     `\n--- stdout (tail) ---\n${stdoutTail.trim() || '(empty)'}`;
 
-  const client = createDynamoDbLocalClient(endpoint, { maxAttempts: 1, requestTimeoutMs: 2_000 });
+  const client = createDynamoDbLocalClient(endpoint, { maxAttempts: 1, requestTimeoutMs: 2_000, connectionTimeoutMs: 2_000 });
   let lastError: unknown;
   try {
     for (;;) {
