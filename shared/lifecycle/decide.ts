@@ -259,6 +259,11 @@ function launchTarget(job: JobRecord, request: number, at: EpochMillis): { Insta
 
 function startNewAttempt(draft: Draft): void {
   const job = draft.job;
+  // The attempt left behind: an instance of it that was stopped, not terminated, must not run
+  // again on its own (a persistent request, a hand, or an event that was stale).
+  const left = draft.attempt;
+  const stopped = left.StoppedInstanceIds ?? [];
+  if (stopped.length) draft.effects.push(terminateEffect(left, stopped, 'stopped instance of an attempt given up on', false));
   const target = launchTarget(job, 1, draft.at);
   const attempt = newAttempt(job.CurrentAttempt + 1, target.InstanceType, target.Market, draft.at);
   job.Attempts.push(attempt);
@@ -535,6 +540,7 @@ function onInstanceGone(job: JobRecord, event: Extract<JobEvent, { type: 'instan
   const current = draft.attempt;
   if (!current.InstanceIds.includes(instanceId)) current.InstanceIds.push(instanceId);
   current.GoneInstanceIds.push(instanceId);
+  if (state === 'stopped') current.StoppedInstanceIds = [...(current.StoppedInstanceIds ?? []), instanceId];
   draft.job.CurrentInstanceIds = [...current.InstanceIds];
   const allGone = liveInstanceIds(current).length === 0;
   const action: InstanceAction = state === 'stopped' ? 'stop' : 'terminate';

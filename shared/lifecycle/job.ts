@@ -52,6 +52,8 @@ export interface Attempt {
   InstanceIds: string[];
   RunningInstanceIds: string[];
   GoneInstanceIds: string[];
+  /** The gone instances whose last word was "stopped": they still exist and can run again. */
+  StoppedInstanceIds?: string[];
   /** Set when an instance of a stopped or hibernated attempt came back and this attempt resumed on it. */
   ResumedFromAttempt?: number;
   /** All of the attempt's instances are running: training time starts counting here. */

@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_CONFIG } from '../support/jobHarness.js';
 import { createTestTable, type TestTable } from '../support/testTable.js';
-import { emptyStats, historyArb, runHistory } from './model.js';
+import { emptyStats, historyArb, runHistory, type History } from './model.js';
 
 /**
  * The model-based property test (issue 7): random histories of everything a job can see,
@@ -41,4 +42,15 @@ describe('randomized event histories through the real handlers on DynamoDB Local
     expect(failures.map((f) => `seed ${f.seed}: ${String(f.errorInstance)}`)).toEqual([]);
     expect(results.reduce((sum, r) => sum + r.numRuns, 0)).toBeGreaterThanOrEqual(1000);
   }, 300_000);
+});
+
+/** Shrunk histories that once broke an invariant, kept so that they never break one again. */
+const found = JSON.parse(readFileSync(new URL('./found.json', import.meta.url), 'utf8')) as { found: string; history: History }[];
+
+describe('histories the soak found', () => {
+  it.each(found)('$found', async ({ history }) => {
+    const stats = emptyStats();
+    await runHistory(table.store, TEST_CONFIG, history, stats);
+    expect(stats.histories).toBe(1);
+  });
 });

@@ -129,3 +129,30 @@ describe('a lost launch response', () => {
     expect(stop.status !== 'not-found' && stop.effects.map((e) => e.type)).toEqual(['requestCheckpoint', 'terminateInstances']);
   });
 });
+
+describe('an attempt given up on', () => {
+  it('terminates its stopped instances, which could otherwise run again on their own', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'stopped-left-behind');
+    await h.at(0).create({ EnableManagedSpotTraining: false, StoppingCondition: { MaxRuntimeInSeconds: 36000 } });
+    await h.at(10).launch(['i-6000000000000004']);
+    await h.at(40).running('i-6000000000000004');
+    await h.at(60).report('downloaded');
+    // An on-demand instance that was stopped does not come back by itself: a new attempt is launched
+    const gone = await h.at(100).gone('i-6000000000000004', 'stopped');
+    expect(gone.status !== 'not-found' && gone.effects).toEqual([
+      expect.objectContaining({ type: 'terminateInstances', attempt: 1, instanceIds: ['i-6000000000000004'], graceful: false }),
+      expect.objectContaining({ type: 'launch', attempt: 2 }),
+    ]);
+    expect(await h.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting']);
+  });
+
+  it('leaves nothing to terminate when its instances were terminated', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'terminated-left-behind');
+    await h.at(0).create({ EnableManagedSpotTraining: false, StoppingCondition: { MaxRuntimeInSeconds: 36000 } });
+    await h.at(10).launch(['i-6000000000000005']);
+    await h.at(40).running('i-6000000000000005');
+    await h.at(60).report('downloaded');
+    const gone = await h.at(100).gone('i-6000000000000005', 'terminated');
+    expect(gone.status !== 'not-found' && gone.effects.map((e) => e.type)).toEqual(['launch']);
+  });
+});
