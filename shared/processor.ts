@@ -114,6 +114,10 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
         count('InstancesReclaimed', reclaimed.length);
         logger.warn('terminated instances the job never recorded', { jobName: name, attempt: effect.attempt, instanceIds: reclaimed, reason: effect.reason });
       }
+      if (effect.reportBack) {
+        const found: JobEvent = { type: 'reclaimed', time: services.now(), attempt: effect.attempt, found: reclaimed.length };
+        await processJobEvent(services, name, found, context, depth + 1);
+      }
       return;
     }
   }

@@ -118,8 +118,9 @@ export function createOperations({ store, config, now }: OperationDeps) {
 
   async function deleteTrainingJob(input: unknown): Promise<OperationResult> {
     const name = readJobName(input);
+    let deleted: JobRecord;
     try {
-      await store.delete(name);
+      deleted = await store.delete(name);
     } catch (error) {
       if (error instanceof StaleRecordError) throw notFound(name);
       if (error instanceof JobNotTerminalError) {
@@ -127,7 +128,12 @@ export function createOperations({ store, config, now }: OperationDeps) {
       }
       throw error;
     }
-    return { response: {}, effects: [] };
+    // The deadline sweep no longer sees the job: a look for a lost launch's instances still due is taken now.
+    const pending = deleted.PendingReclaim;
+    const effects: Effect[] = pending
+      ? [{ type: 'reclaimLaunches', attempt: pending.Attempt, reason: 'job deleted while its lost launch was being watched', reportBack: false }]
+      : [];
+    return { response: {}, effects, job: deleted };
   }
 
   const byName: Record<OperationName, (input: unknown) => Promise<OperationResult>> = {

@@ -13,6 +13,15 @@ export interface LifecycleSettings {
 /** A launch whose result was never recorded (a crash in between) is asked for again after this long. */
 export const LAUNCH_WATCHDOG_MS = 2 * 60_000;
 
+/**
+ * An attempt that ended before its launch reported back is looked for again, by tag, this long
+ * after it ended and after each look: a launch still in flight, or not yet listed by
+ * DescribeInstances (eventually consistent), or a reclaim that failed, is found then.
+ */
+export const RECLAIM_RECHECK_MS = LAUNCH_WATCHDOG_MS;
+/** Looks after the first; the last one ends the watch whatever it finds. */
+export const RECLAIM_MAX_CHECKS = 5;
+
 export const DEFAULT_SETTINGS: LifecycleSettings = {
   stoppingTimeoutMs: 10 * 60_000,
   launchBackoffBaseMs: 15_000,
@@ -56,11 +65,12 @@ export function exceededLimit(job: JobRecord, now: EpochMillis): ExceededLimit |
 
 /**
  * The earliest moment the timer has something to do for this job: a stopping condition,
- * a launch retry, or a stop that is taking too long. Undefined once the job is terminal;
- * the store indexes it sparsely so the deadline sweep never scans.
+ * a launch retry, or a stop that is taking too long; once the job is terminal, only a look
+ * for instances of a launch that never reported back. The store indexes it sparsely so the
+ * deadline sweep never scans.
  */
 export function nextDeadline(job: JobRecord, settings: LifecycleSettings = DEFAULT_SETTINGS): EpochMillis | undefined {
-  if (isTerminal(job.SecondaryStatus)) return undefined;
+  if (isTerminal(job.SecondaryStatus)) return job.PendingReclaim?.DueTime;
   if (job.SecondaryStatus === 'Stopping') {
     return (job.StoppingTime ?? job.LastModifiedTime) + settings.stoppingTimeoutMs;
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, endingWatchdog, exceededLimit, LAUNCH_WATCHDOG_MS, launchWatchdog, type ExceededLimit } from './deadlines.js';
+import { DEFAULT_SETTINGS, endingWatchdog, exceededLimit, LAUNCH_WATCHDOG_MS, launchWatchdog, RECLAIM_MAX_CHECKS, RECLAIM_RECHECK_MS, type ExceededLimit } from './deadlines.js';
 import {
   currentAttempt,
   launchClientToken,
@@ -37,6 +37,8 @@ export type JobEvent = {
   | { type: 'checkpoint'; checkpoint: Checkpoint }
   | { type: 'stopRequested' }
   | { type: 'timer' }
+  /** What a look for an attempt's instances by tag found (and terminated). */
+  | { type: 'reclaimed'; attempt: number; found: number }
 );
 
 export type Effect =
@@ -55,9 +57,10 @@ export type Effect =
   | { type: 'terminateInstances'; attempt: number; instanceIds: string[]; reason: string; graceful: boolean }
   /**
    * Terminate whatever EC2 launched for an attempt that ended before it learned its instance
-   * ids (a launch response lost to a crash): found by the job and attempt tags.
+   * ids (a launch response lost to a crash): found by the job and attempt tags. `reportBack`:
+   * what was found comes back as a `reclaimed` event, which ends the job's watch when nothing was.
    */
-  | { type: 'reclaimLaunches'; attempt: number; reason: string };
+  | { type: 'reclaimLaunches'; attempt: number; reason: string; reportBack: boolean };
 
 export type IgnoreReason = 'duplicate' | 'stale' | 'terminal' | 'not-applicable' | 'not-due';
 
@@ -184,6 +187,8 @@ export function decide(job: JobRecord, event: JobEvent, now: EpochMillis): Decis
       return onStopRequested(job, at);
     case 'timer':
       return onTimer(job, now);
+    case 'reclaimed':
+      return onReclaimed(job, event);
   }
 }
 
@@ -213,7 +218,19 @@ export function impliedEffects(job: JobRecord): Effect[] {
 /** An attempt that asked EC2 for instances and ended without any on record: reclaim them by tag. */
 function reclaimEffects(attempt: Attempt): Effect[] {
   if (attempt.EndTime === undefined || attempt.LaunchRequests === 0 || attempt.InstanceIds.length > 0) return [];
-  return [{ type: 'reclaimLaunches', attempt: attempt.Number, reason: 'attempt ended before its launch reported back' }];
+  return [{ type: 'reclaimLaunches', attempt: attempt.Number, reason: 'attempt ended before its launch reported back', reportBack: false }];
+}
+
+/**
+ * Reclaims now, and keeps the job in the deadline index to look again later: a launch still in
+ * flight, an instance DescribeInstances does not list yet, or a reclaim that failed after this
+ * write would otherwise leave instances running for a job that is over.
+ */
+function reclaimAndWatch(draft: Draft): void {
+  const effects = reclaimEffects(draft.attempt);
+  if (!effects.length) return;
+  draft.job.PendingReclaim = { Attempt: draft.attempt.Number, DueTime: draft.at + RECLAIM_RECHECK_MS, Checks: 0 };
+  draft.effects.push(...effects);
 }
 
 function launchEffect(job: JobRecord, attempt: Attempt): Effect {
@@ -314,7 +331,7 @@ function finishStop(draft: Draft): void {
   const reason = draft.job.StopReason ?? 'user';
   draft.endAttempt(STOPPED_ATTEMPT_END[reason]);
   draft.move(STOPPED_TRIGGER[reason], STOPPED_MESSAGE[reason]);
-  draft.effects.push(...reclaimEffects(draft.attempt));
+  reclaimAndWatch(draft);
 }
 
 /** An interrupted or failed attempt is over: launch the next one, unless a time limit ran out. */
@@ -374,7 +391,17 @@ function onLaunchFailed(job: JobRecord, event: Extract<JobEvent, { type: 'launch
 }
 
 function onTimer(job: JobRecord, now: EpochMillis): Decision {
-  if (isTerminal(job.SecondaryStatus)) return ignore('terminal', `job is ${job.SecondaryStatus}`);
+  if (isTerminal(job.SecondaryStatus)) {
+    const pending = job.PendingReclaim;
+    if (!pending || pending.DueTime > now) return ignore('terminal', `job is ${job.SecondaryStatus}`);
+    // Bookkeeping on a finished job: no transition, and LastModifiedTime stays as the end left it.
+    const draft = new Draft(job, job.LastModifiedTime);
+    const checks = pending.Checks + 1;
+    if (checks >= RECLAIM_MAX_CHECKS) delete draft.job.PendingReclaim;
+    else draft.job.PendingReclaim = { ...pending, DueTime: now + RECLAIM_RECHECK_MS, Checks: checks };
+    draft.effects.push({ type: 'reclaimLaunches', attempt: pending.Attempt, reason: `look ${checks} for instances of a launch that never reported back`, reportBack: true });
+    return draft.decision();
+  }
   const draft = new Draft(job, Math.max(now, job.Transitions[job.Transitions.length - 1]?.StartTime ?? now));
   if (job.SecondaryStatus === 'Stopping') {
     const stoppingSince = job.StoppingTime ?? job.LastModifiedTime;
@@ -657,6 +684,16 @@ function onAgentReport(job: JobRecord, event: Extract<JobEvent, { type: 'agentRe
     const live = liveInstanceIds(attempt);
     if (live.length) draft.effects.push(terminateEffect(attempt, live, 'training completed', false));
   }
+  return draft.decision();
+}
+
+/** A look by tag found nothing left running: the watch ends. Found something: it looks once more. */
+function onReclaimed(job: JobRecord, event: Extract<JobEvent, { type: 'reclaimed' }>): Decision {
+  const pending = job.PendingReclaim;
+  if (!pending || pending.Attempt !== event.attempt) return ignore('not-applicable', `no watch for instances of attempt ${event.attempt}`);
+  if (event.found > 0) return ignore('not-applicable', `terminated ${event.found} instance(s) of attempt ${event.attempt}; looking again`);
+  const draft = new Draft(job, job.LastModifiedTime);
+  delete draft.job.PendingReclaim;
   return draft.decision();
 }
 

@@ -115,10 +115,24 @@ export interface JobRecord {
   RetriesUsed: number;
   /** When a launch that failed for capacity is tried again. */
   NextLaunchTime?: EpochMillis;
+  /**
+   * An attempt that ended before its launch reported back (the response lost to a crash):
+   * EC2 is asked again, by the attempt's tags, until it has nothing left running for it.
+   * Keeps a finished job in the deadline index until then.
+   */
+  PendingReclaim?: PendingReclaim;
   /** Ids of recent events that changed the record without a status change, to spot redeliveries. */
   RecentEventKeys: string[];
   /** Bumped by every write; the store's optimistic lock. */
   Version: number;
+}
+
+export interface PendingReclaim {
+  Attempt: number;
+  /** When the deadline sweep looks again. */
+  DueTime: EpochMillis;
+  /** Looks taken after the first, at the end of the attempt. */
+  Checks: number;
 }
 
 export interface NewJobInput {

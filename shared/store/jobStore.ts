@@ -61,7 +61,8 @@ export interface JobStore {
   get(name: string): Promise<JobRecord | undefined>;
   /** Writes a decision made on `before`; throws StaleRecordError when `before` is no longer what is stored. */
   write(before: JobRecord, decision: Extract<Decision, { kind: 'apply' }>): Promise<void>;
-  delete(name: string): Promise<void>;
+  /** Deletes a finished job; returns it as it was. */
+  delete(name: string): Promise<JobRecord>;
   list(query: ListQuery): Promise<ListPage>;
   registerInstances(owner: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void>;
   instanceOwner(instanceId: string): Promise<InstanceOwner | undefined>;
@@ -187,9 +188,9 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string): Promise<JobRecord> {
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { pk: jobKey(name) },
@@ -199,9 +200,11 @@ export class DynamoJobStore implements JobStore {
             ':failed': TERMINAL_TRAINING_JOB_STATUSES[1],
             ':stopped': TERMINAL_TRAINING_JOB_STATUSES[2],
           },
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return toRecord(Attributes)!;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         if (!error.Item) throw new StaleRecordError(undefined);

@@ -31,7 +31,7 @@ import {
   ingestRebalanceRecommendation,
   ingestS3Notification,
 } from '../../shared/ingest.js';
-import { nextDeadline, runtimeSpent, waitDeadline } from '../../shared/lifecycle/deadlines.js';
+import { nextDeadline, RECLAIM_MAX_CHECKS, runtimeSpent, waitDeadline } from '../../shared/lifecycle/deadlines.js';
 import type { AgentPhase } from '../../shared/lifecycle/decide.js';
 import { currentAttempt, liveInstanceIds, type JobRecord } from '../../shared/lifecycle/job.js';
 import { costReport, TablePriceSource } from '../../shared/lifecycle/money.js';
@@ -53,6 +53,8 @@ export type Cmd =
   | { k: 'advance'; s: number }
   | { k: 'capacity'; available: boolean }
   | { k: 'crash'; when: 'before' | 'after' }
+  /** The next look by tag misses what is there: DescribeInstances lagging, or a launch still in flight. */
+  | { k: 'lag' }
   | { k: 'running'; sel: Sel; idx: number; delay: boolean }
   | { k: 'gone'; sel: Sel; idx: number; state: 'stopped' | 'shutting-down' | 'terminated'; delay: boolean }
   | { k: 'warn'; sel: Sel; idx: number; action: 'terminate' | 'stop' | 'hibernate'; delay: boolean }
@@ -77,6 +79,8 @@ export interface JobShape {
   checkpoints: boolean;
   onDemandAfter?: number;
   capacityAtStart: boolean;
+  /** The first launch reaches EC2 and its response is lost (absent in histories kept from before). */
+  firstLaunchLost?: boolean;
 }
 
 export interface History {
@@ -94,6 +98,7 @@ const leaf: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('advance' as const), s: step }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('capacity' as const), available: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('crash' as const), when: fc.constantFrom<'before' | 'after'>('before', 'after') }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('lag' as const) }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('running' as const), sel, idx, delay }) },
   {
     weight: 3,
@@ -135,6 +140,7 @@ export const jobShapeArb: fc.Arbitrary<JobShape> = fc
     checkpoints: fc.constantFrom(true, true, false),
     onDemandAfter: fc.option(fc.constantFrom(0, 60, 600), { nil: undefined, freq: 4 }),
     capacityAtStart: fc.constantFrom(true, true, false),
+    firstLaunchLost: fc.constantFrom(false, false, false, true),
   })
   // InterruptionBehavior stop needs InstanceCount 1 (the API refuses it otherwise).
   .map((shape) => (shape.count === 2 ? { ...shape, behavior: 'terminate' as const } : shape));
@@ -181,6 +187,8 @@ export class FakeCapacity implements Capacity {
   readonly instances = new Map<string, { attempt: number; token: string; state: 'running' | 'stopped' | 'terminated' }>();
   available = true;
   crash: 'none' | 'before' | 'after' = 'none';
+  /** The next reclaim finds nothing, whatever is running. */
+  lag = false;
   terminateCalls = 0;
 
   async launch(request: LaunchRequest): Promise<LaunchResult> {
@@ -225,6 +233,10 @@ export class FakeCapacity implements Capacity {
 
   /** Finds instances the way a tag filter does: by the job and attempt they were launched for. */
   async reclaim(jobName: string, attempt: number): Promise<string[]> {
+    if (this.lag) {
+      this.lag = false;
+      return [];
+    }
     const ids = [...this.instances]
       .filter(([, i]) => i.attempt === attempt && i.state !== 'terminated' && this.tokens.get(i.token)?.jobName === jobName)
       .map(([id]) => id);
@@ -292,6 +304,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
   let clock = T0;
   const capacity = new FakeCapacity();
   capacity.available = history.job.capacityAtStart;
+  if (history.job.firstLaunchLost) capacity.crash = 'after';
   const s3 = new MemoryS3();
   const services: Services = {
     config,
@@ -411,6 +424,9 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
       case 'crash':
         capacity.crash = cmd.when;
         return;
+      case 'lag':
+        capacity.lag = true;
+        return;
       case 'running':
       case 'gone':
       case 'warn':
@@ -488,7 +504,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     }
   };
 
-  const touchesStore = (cmd: Cmd): boolean => !['advance', 'capacity', 'crash'].includes(cmd.k) && (cmd.k !== 'together' || cmd.cmds.some(touchesStore));
+  const touchesStore = (cmd: Cmd): boolean => !['advance', 'capacity', 'crash', 'lag'].includes(cmd.k) && (cmd.k !== 'together' || cmd.cmds.some(touchesStore));
   for (const cmd of history.cmds) {
     const before = localEvents;
     await execute(cmd);
@@ -528,6 +544,15 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     snapshot = next;
   }
   if (!isTerminal(snapshot.SecondaryStatus)) violation(name, `stuck: still ${snapshot.SecondaryStatus} after the world settled (${JSON.stringify(summary(snapshot))})`);
+  // A finished job still watching for a lost launch's instances: the sweep's looks, until the watch ends.
+  for (let look = 0; look <= RECLAIM_MAX_CHECKS && snapshot.PendingReclaim; look++) {
+    clock = Math.max(clock, snapshot.PendingReclaim.DueTime) + 1000;
+    await deliver({ label: 'settle look', run: () => processJobEvent(services, name, { type: 'timer', time: clock }, { source: 'deadline-sweep' }) });
+    const next = await read();
+    checkStep(name, snapshot, next, uploaded, clock);
+    snapshot = next;
+  }
+  if (snapshot.PendingReclaim) violation(name, `the watch for attempt ${snapshot.PendingReclaim.Attempt}'s lost launch never ended`);
   checkLaunches(name, snapshot, capacity);
   stats.histories += 1;
   stats.events += localEvents;
@@ -597,6 +622,9 @@ export function checkStep(name: string, before: JobRecord, after: JobRecord, upl
     if (after.SecondaryStatus !== before.SecondaryStatus || after.Transitions.length !== before.Transitions.length || after.TrainingEndTime !== before.TrainingEndTime) {
       violation(name, `terminal ${before.SecondaryStatus} changed to ${after.SecondaryStatus}`);
     }
+    // Nothing a user sees changes once the job is over; only the watch for a lost launch moves.
+    const seen = (job: JobRecord) => canonical({ ...job, PendingReclaim: undefined, Version: undefined });
+    if (seen(after) !== seen(before)) violation(name, `terminal ${before.SecondaryStatus} job changed: ${seen(before)} → ${seen(after)}`);
     const a = costReport(before, now);
     const b = costReport(after, now);
     if (a.TrainingTimeInSeconds !== b.TrainingTimeInSeconds || a.BillableTimeInSeconds !== b.BillableTimeInSeconds) {
@@ -606,6 +634,13 @@ export function checkStep(name: string, before: JobRecord, after: JobRecord, upl
   const was = before.LatestCheckpoint?.Sequence ?? -1;
   const is = after.LatestCheckpoint?.Sequence ?? -1;
   if (is < was) violation(name, `LatestCheckpoint moved back from ${was} to ${is}`);
+}
+
+/** JSON with every object's keys sorted: records read back from DynamoDB come in any order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 /** After a timer tick at `now`: a job past a time limit is Stopping or finished. */

@@ -17,6 +17,10 @@ import { createTestTable, type TestTable } from '../support/testTable.js';
 import { FakeCapacity, MemoryS3, T0 } from '../property/model.js';
 import { handleSageMakerRequest } from '../../shared/api/http.js';
 import { inject } from 'vitest';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { Ec2Simulator } from '../../localcloud/ec2Simulator.js';
+import { Ec2Capacity } from '../../shared/capacity/ec2Capacity.js';
+import { RECLAIM_RECHECK_MS } from '../../shared/lifecycle/deadlines.js';
 
 let table: TestTable;
 beforeAll(async () => {
@@ -209,6 +213,113 @@ describe('a handler killed between its write and its side effect', () => {
     await interruptionHandler(warning, lambdaContext);
     expect([...s3.objects.keys()].filter((k) => k.includes('faults-checkpoint/attempt-1/requests/checkpoint-'))).toHaveLength(1);
     expect((await table.store.get('faults-checkpoint'))?.Interruptions).toHaveLength(1);
+  });
+});
+
+describe('a launch whose response is lost, on a job that ends before the watchdog asks again', () => {
+  it('has its instances found by tag and terminated, even when the reclaim at the stop fails', async () => {
+    // Real EC2 calls, to the local cloud's EC2, on a table of its own (the sweep reads the whole index)
+    const own = await createTestTable();
+    const simulator = new Ec2Simulator({
+      region: 'us-east-1',
+      account: '123456789012',
+      timeScale: 1000,
+      types: { 'g5.xlarge': { launchDelayMs: 30_000, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0 } },
+      emit: async () => undefined,
+    });
+    const server = await simulator.listen(0);
+    const ec2 = new EC2Client({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }, maxAttempts: 1 });
+    // Above the retries: RunInstances reaches EC2 and its answer is lost; later, DescribeInstances is down once.
+    const faults = { loseRunInstances: 1, failDescribes: 0 };
+    ec2.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DescribeInstancesCommand' && faults.failDescribes > 0) {
+          faults.failDescribes--;
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        }
+        const result = await next(args);
+        if (context.commandName === 'RunInstancesCommand' && faults.loseRunInstances > 0) {
+          faults.loseRunInstances--;
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'loseResponses' },
+    );
+    const capacity = new Ec2Capacity(ec2, { imageId: 'ami-0123456789abcdef0', subnetIds: [], securityGroupIds: [], controlBucket: TEST_CONFIG.controlBucket, region: 'us-east-1' });
+    const clock = { now: T0 };
+    const services = servicesWith(own.store, new FakeCapacity(), clock);
+    services.capacity = capacity;
+    const api = (operation: string, body: unknown) =>
+      handleSageMakerRequest(services, { method: 'POST', headers: { 'x-amz-target': `SageMaker.${operation}` }, body: JSON.stringify(body) });
+    const name = 'faults-lost-launch';
+    const running = async () => {
+      const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:spot-training:job', Values: [name] }] }));
+      return (page.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => ['pending', 'running'].includes(i.State?.Name ?? '')).map((i) => i.InstanceId);
+    };
+    try {
+      // Given a job whose launch reached EC2 but whose answer never came back
+      expect((await api('CreateTrainingJob', jobRequest(name))).statusCode).toBe(200);
+      expect(faults.loseRunInstances).toBe(0);
+      expect((await own.store.get(name))?.Attempts[0]?.InstanceIds).toEqual([]);
+      const launched = await running();
+      expect(launched).toHaveLength(1);
+
+      // When the user stops it within the two minutes, and the reclaim after the write fails
+      clock.now = T0 + 30_000;
+      faults.failDescribes = 1;
+      expect((await api('StopTrainingJob', { TrainingJobName: name })).statusCode).toBe(200);
+      expect(faults.failDescribes).toBe(0);
+      const stopped = await own.store.get(name);
+      expect(stopped?.SecondaryStatus).toBe('Stopped');
+      expect(await running()).toEqual(launched);
+
+      // Then the deadline sweep looks again two minutes later, finds the instance by its tags and terminates it
+      clock.now = T0 + 30_000 + RECLAIM_RECHECK_MS;
+      expect(await sweepDeadlines(services)).toEqual({ due: 1, changed: 1 });
+      expect(await running()).toEqual([]);
+      // The look after that finds nothing: the watch ends and the job leaves the deadline index
+      clock.now += RECLAIM_RECHECK_MS;
+      expect(await sweepDeadlines(services)).toEqual({ due: 1, changed: 1 });
+      const after = await own.store.get(name);
+      expect(after?.PendingReclaim).toBeUndefined();
+      expect(await own.store.dueJobs(clock.now + 24 * 3_600_000)).toEqual([]);
+      // The job itself is as the stop left it
+      expect(after?.Transitions).toEqual(stopped?.Transitions);
+      expect(after?.LastModifiedTime).toBe(stopped?.LastModifiedTime);
+    } finally {
+      ec2.destroy();
+      await simulator.close();
+      await own.drop();
+    }
+  });
+
+  it('deleting the stopped job takes the look at once', async () => {
+    const own = await createTestTable();
+    const capacity = new FakeCapacity();
+    capacity.crash = 'after';
+    const clock = { now: T0 };
+    const services = servicesWith(own.store, capacity, clock);
+    const api = (operation: string, body: unknown) =>
+      handleSageMakerRequest(services, { method: 'POST', headers: { 'x-amz-target': `SageMaker.${operation}` }, body: JSON.stringify(body) });
+    const name = 'faults-lost-launch-deleted';
+    try {
+      expect((await api('CreateTrainingJob', jobRequest(name))).statusCode).toBe(200);
+      const reclaim = capacity.reclaim.bind(capacity);
+      let reclaims = 0;
+      capacity.reclaim = async (job, attempt) => {
+        // The reclaim at the stop misses the instance (DescribeInstances lags); the one at the delete finds it
+        if (reclaims++ === 0) return [];
+        return reclaim(job, attempt);
+      };
+      expect((await api('StopTrainingJob', { TrainingJobName: name })).statusCode).toBe(200);
+      expect([...capacity.instances.values()].map((i) => i.state)).toEqual(['running']);
+      expect((await api('DeleteTrainingJob', { TrainingJobName: name })).statusCode).toBe(200);
+      expect(reclaims).toBe(2);
+      expect([...capacity.instances.values()].map((i) => i.state)).toEqual(['terminated']);
+    } finally {
+      await own.drop();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, impliedEffects, type Effect } from '../../shared/lifecycle/decide.js';
-import { launchRetryDelayMs } from '../../shared/lifecycle/deadlines.js';
+import { launchRetryDelayMs, nextDeadline, RECLAIM_MAX_CHECKS } from '../../shared/lifecycle/deadlines.js';
 import { currentAttempt, launchClientToken } from '../../shared/lifecycle/job.js';
 import { JobHarness, MemoryBackend, T0 } from '../support/jobHarness.js';
 
@@ -115,10 +115,55 @@ describe('a lost launch response', () => {
     await h.at(0).create();
     // The launch ran, its response was lost; the user stops the job before the watchdog asks again
     const stop = await h.at(30).stop();
-    expect(stop.status !== 'not-found' && stop.effects).toEqual([{ type: 'reclaimLaunches', attempt: 1, reason: expect.any(String) }]);
+    expect(stop.status !== 'not-found' && stop.effects).toEqual([{ type: 'reclaimLaunches', attempt: 1, reason: expect.any(String), reportBack: false }]);
     expect((await h.job()).SecondaryStatus).toBe('Stopped');
     // A redelivered event, after a crash between the write and the cleanup, issues it again
     expect(impliedEffects(await h.job()).map((e) => e.type)).toEqual(['reclaimLaunches']);
+  });
+
+  it('looks again after the stop, until a look finds nothing: a launch in flight, a lagging DescribeInstances or a failed reclaim is caught', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'lost-launch-watch');
+    await h.at(0).create();
+    await h.at(30).stop();
+    const stopped = await h.job();
+    // The finished job stays in the deadline index for the next look, two minutes on
+    expect(stopped.PendingReclaim).toEqual({ Attempt: 1, DueTime: T0 + 150_000, Checks: 0 });
+    expect(nextDeadline(stopped)).toBe(T0 + 150_000);
+    expect((await h.at(149).timer()).status).toBe('ignored');
+
+    // The look: a reclaim that reports back, the watch moved on, nothing else about the job changed
+    const look = await h.at(150).timer();
+    expect(look.status !== 'not-found' && look.effects).toEqual([{ type: 'reclaimLaunches', attempt: 1, reason: expect.any(String), reportBack: true }]);
+    const looked = await h.job();
+    expect(looked.PendingReclaim).toEqual({ Attempt: 1, DueTime: T0 + 270_000, Checks: 1 });
+    expect({ ...looked, PendingReclaim: undefined, Version: 0 }).toEqual({ ...stopped, PendingReclaim: undefined, Version: 0 });
+
+    // It found and terminated an instance: the watch stays for another look
+    expect((await h.at(151).send({ type: 'reclaimed', time: T0 + 151_000, attempt: 1, found: 1 })).status).toBe('ignored');
+    expect((await h.job()).PendingReclaim?.Checks).toBe(1);
+    // The next look finds nothing: the watch ends and the job leaves the deadline index
+    await h.at(270).timer();
+    expect((await h.at(271).send({ type: 'reclaimed', time: T0 + 271_000, attempt: 1, found: 0 })).status).toBe('applied');
+    const done = await h.job();
+    expect(done.PendingReclaim).toBeUndefined();
+    expect(nextDeadline(done)).toBeUndefined();
+    expect(done.LastModifiedTime).toBe(stopped.LastModifiedTime);
+    expect((await h.at(900).timer()).status).toBe('ignored');
+  });
+
+  it('gives up the watch after its last look, whatever the looks found', async () => {
+    const h = new JobHarness(new MemoryBackend(), 'lost-launch-give-up');
+    await h.at(0).create();
+    await h.at(30).stop();
+    const looks: number[] = [];
+    for (let t = 150; t < 2000; t += 120) {
+      const outcome = await h.at(t).timer();
+      if (outcome.status === 'applied') looks.push(t);
+      // Every look finds one more instance (a launch that keeps coming back): the watch does not end by itself
+      await h.at(t + 1).send({ type: 'reclaimed', time: T0 + (t + 1) * 1000, attempt: 1, found: 1 });
+    }
+    expect(looks).toHaveLength(RECLAIM_MAX_CHECKS);
+    expect((await h.job()).PendingReclaim).toBeUndefined();
   });
 
   it('leaves nothing to reclaim once the attempt knows its instances', async () => {
