@@ -53,7 +53,10 @@ export type Cmd =
   | { k: 'advance'; s: number }
   | { k: 'capacity'; available: boolean }
   | { k: 'crash'; when: 'before' | 'after' }
-  /** The next look by tag misses what is there: DescribeInstances lagging, or a launch still in flight. */
+  /**
+   * For the next 90 s, looks by tag miss what is there: DescribeInstances lagging, or a launch
+   * still in flight. Shorter than the 2 minutes between looks, as EC2's lag is.
+   */
   | { k: 'lag' }
   | { k: 'running'; sel: Sel; idx: number; delay: boolean }
   | { k: 'gone'; sel: Sel; idx: number; state: 'stopped' | 'shutting-down' | 'terminated'; delay: boolean }
@@ -158,6 +161,9 @@ function violation(job: string, message: string): never {
   throw new InvariantViolation(`${job}: ${message}`);
 }
 
+/** How long a `lag` hides instances from a look by tag. */
+const LAG_MS = 90_000;
+
 let instanceCounter = 0;
 const processPrefix = Math.floor(Math.random() * 0xfffff);
 /** Unique, valid 17-digit EC2 instance ids. */
@@ -187,8 +193,9 @@ export class FakeCapacity implements Capacity {
   readonly instances = new Map<string, { attempt: number; token: string; state: 'running' | 'stopped' | 'terminated' }>();
   available = true;
   crash: 'none' | 'before' | 'after' = 'none';
-  /** The next reclaim finds nothing, whatever is running. */
-  lag = false;
+  /** Until then (the model's clock), a reclaim finds nothing, whatever is running. */
+  lagUntil = -Infinity;
+  now: () => number = () => 0;
   terminateCalls = 0;
 
   async launch(request: LaunchRequest): Promise<LaunchResult> {
@@ -233,10 +240,7 @@ export class FakeCapacity implements Capacity {
 
   /** Finds instances the way a tag filter does: by the job and attempt they were launched for. */
   async reclaim(jobName: string, attempt: number): Promise<string[]> {
-    if (this.lag) {
-      this.lag = false;
-      return [];
-    }
+    if (this.now() < this.lagUntil) return [];
     const ids = [...this.instances]
       .filter(([, i]) => i.attempt === attempt && i.state !== 'terminated' && this.tokens.get(i.token)?.jobName === jobName)
       .map(([id]) => id);
@@ -303,6 +307,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
   const name = `h${processPrefix.toString(36)}-${lane}-${jobCounter}`;
   let clock = T0;
   const capacity = new FakeCapacity();
+  capacity.now = () => clock;
   capacity.available = history.job.capacityAtStart;
   if (history.job.firstLaunchLost) capacity.crash = 'after';
   const s3 = new MemoryS3();
@@ -425,7 +430,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
         capacity.crash = cmd.when;
         return;
       case 'lag':
-        capacity.lag = true;
+        capacity.lagUntil = clock + LAG_MS;
         return;
       case 'running':
       case 'gone':
