@@ -54,8 +54,8 @@ export type Cmd =
   | { k: 'capacity'; available: boolean }
   | { k: 'crash'; when: 'before' | 'after' }
   /**
-   * For the next 90 s, looks by tag miss what is there: DescribeInstances lagging, or a launch
-   * still in flight. Shorter than the 2 minutes between looks, as EC2's lag is.
+   * From now on, looks by tag miss instances launched less than 90 s before: DescribeInstances
+   * lagging behind RunInstances. Shorter than the 2 minutes between looks, as EC2's lag is.
    */
   | { k: 'lag' }
   | { k: 'running'; sel: Sel; idx: number; delay: boolean }
@@ -161,7 +161,7 @@ function violation(job: string, message: string): never {
   throw new InvariantViolation(`${job}: ${message}`);
 }
 
-/** How long a `lag` hides instances from a look by tag. */
+/** How long after its launch a `lag` hides an instance from a look by tag. */
 const LAG_MS = 90_000;
 
 let instanceCounter = 0;
@@ -190,11 +190,11 @@ interface TokenRecord {
  */
 export class FakeCapacity implements Capacity {
   readonly tokens = new Map<string, TokenRecord>();
-  readonly instances = new Map<string, { attempt: number; token: string; state: 'running' | 'stopped' | 'terminated' }>();
+  readonly instances = new Map<string, { attempt: number; token: string; state: 'running' | 'stopped' | 'terminated'; launched: number }>();
   available = true;
   crash: 'none' | 'before' | 'after' = 'none';
-  /** Until then (the model's clock), a reclaim finds nothing, whatever is running. */
-  lagUntil = -Infinity;
+  /** Whether a reclaim misses instances launched less than LAG_MS before it (the model's clock). */
+  lagging = false;
   now: () => number = () => 0;
   terminateCalls = 0;
 
@@ -217,7 +217,7 @@ export class FakeCapacity implements Capacity {
       if (this.available) {
         const ids = Array.from({ length: request.count }, () => freshInstanceId());
         record.creations += 1;
-        for (const id of ids) this.instances.set(id, { attempt: request.attempt, token: request.clientToken, state: 'running' });
+        for (const id of ids) this.instances.set(id, { attempt: request.attempt, token: request.clientToken, state: 'running', launched: this.now() });
         record.result = { ok: true, instanceIds: ids };
       } else {
         record.result = classifyLaunchError('InsufficientInstanceCapacity', 'There is no Spot capacity available that matches your request.');
@@ -240,9 +240,9 @@ export class FakeCapacity implements Capacity {
 
   /** Finds instances the way a tag filter does: by the job and attempt they were launched for. */
   async reclaim(jobName: string, attempt: number): Promise<string[]> {
-    if (this.now() < this.lagUntil) return [];
     const ids = [...this.instances]
       .filter(([, i]) => i.attempt === attempt && i.state !== 'terminated' && this.tokens.get(i.token)?.jobName === jobName)
+      .filter(([, i]) => !this.lagging || this.now() - i.launched >= LAG_MS)
       .map(([id]) => id);
     await this.terminate(ids);
     return ids;
@@ -430,7 +430,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
         capacity.crash = cmd.when;
         return;
       case 'lag':
-        capacity.lagUntil = clock + LAG_MS;
+        capacity.lagging = true;
         return;
       case 'running':
       case 'gone':
