@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { applyEvent } from '../engine.js';
 import { ApiError, notFound, validationError } from '../errors.js';
-import { impliedEffects, type Effect } from '../lifecycle/decide.js';
+import { effectsOnDelete, impliedEffects, type Effect } from '../lifecycle/decide.js';
 import { newJob, TRAINING_JOB_NAME, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
 import { TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
 import { parseS3Uri } from '../s3uri.js';
@@ -128,12 +128,7 @@ export function createOperations({ store, config, now }: OperationDeps) {
       }
       throw error;
     }
-    // The deadline sweep no longer sees the job: a look for a lost launch's instances still due is taken now.
-    const pending = deleted.PendingReclaim;
-    const effects: Effect[] = pending
-      ? [{ type: 'reclaimLaunches', attempt: pending.Attempt, reason: 'job deleted while its lost launch was being watched', reportBack: false }]
-      : [];
-    return { response: {}, effects, job: deleted };
+    return { response: {}, effects: effectsOnDelete(deleted), job: deleted };
   }
 
   const byName: Record<OperationName, (input: unknown) => Promise<OperationResult>> = {

@@ -391,17 +391,7 @@ function onLaunchFailed(job: JobRecord, event: Extract<JobEvent, { type: 'launch
 }
 
 function onTimer(job: JobRecord, now: EpochMillis): Decision {
-  if (isTerminal(job.SecondaryStatus)) {
-    const pending = job.PendingReclaim;
-    if (!pending || pending.DueTime > now) return ignore('terminal', `job is ${job.SecondaryStatus}`);
-    // Bookkeeping on a finished job: no transition, and LastModifiedTime stays as the end left it.
-    const draft = new Draft(job, job.LastModifiedTime);
-    const checks = pending.Checks + 1;
-    if (checks >= RECLAIM_MAX_CHECKS) delete draft.job.PendingReclaim;
-    else draft.job.PendingReclaim = { ...pending, DueTime: now + RECLAIM_RECHECK_MS, Checks: checks };
-    draft.effects.push({ type: 'reclaimLaunches', attempt: pending.Attempt, reason: `look ${checks} for instances of a launch that never reported back`, reportBack: true });
-    return draft.decision();
-  }
+  if (isTerminal(job.SecondaryStatus)) return lookAgain(job, now);
   const draft = new Draft(job, Math.max(now, job.Transitions[job.Transitions.length - 1]?.StartTime ?? now));
   if (job.SecondaryStatus === 'Stopping') {
     const stoppingSince = job.StoppingTime ?? job.LastModifiedTime;
@@ -685,6 +675,28 @@ function onAgentReport(job: JobRecord, event: Extract<JobEvent, { type: 'agentRe
     if (live.length) draft.effects.push(terminateEffect(attempt, live, 'training completed', false));
   }
   return draft.decision();
+}
+
+/**
+ * The watch for a lost launch's instances, when its look is due. Bookkeeping on a finished job:
+ * no transition, and LastModifiedTime stays as the end left it (so in onReclaimed).
+ */
+function lookAgain(job: JobRecord, now: EpochMillis): Decision {
+  const pending = job.PendingReclaim;
+  if (!pending || pending.DueTime > now) return ignore('terminal', `job is ${job.SecondaryStatus}`);
+  const draft = new Draft(job, job.LastModifiedTime);
+  const checks = pending.Checks + 1;
+  if (checks >= RECLAIM_MAX_CHECKS) delete draft.job.PendingReclaim;
+  else draft.job.PendingReclaim = { ...pending, DueTime: now + RECLAIM_RECHECK_MS, Checks: checks };
+  draft.effects.push({ type: 'reclaimLaunches', attempt: pending.Attempt, reason: `look ${checks} for instances of a launch that never reported back`, reportBack: true });
+  return draft.decision();
+}
+
+/** What a deleted job still needs done: the sweep no longer sees it, so a pending look is taken now. */
+export function effectsOnDelete(job: JobRecord): Effect[] {
+  const pending = job.PendingReclaim;
+  if (!pending) return [];
+  return [{ type: 'reclaimLaunches', attempt: pending.Attempt, reason: 'job deleted while its lost launch was being watched', reportBack: false }];
 }
 
 /** A look by tag found nothing left running: the watch ends. Found something: it looks once more. */

@@ -19,6 +19,7 @@ import { handleSageMakerRequest } from '../../shared/api/http.js';
 import { inject } from 'vitest';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2Simulator } from '../../localcloud/ec2Simulator.js';
+import type { Capacity } from '../../shared/capacity/capacity.js';
 import { Ec2Capacity } from '../../shared/capacity/ec2Capacity.js';
 import { RECLAIM_RECHECK_MS } from '../../shared/lifecycle/deadlines.js';
 
@@ -53,7 +54,7 @@ function faultyClient(fail: (operation: string) => 'throttle' | '5xx' | undefine
   return { client, attempts };
 }
 
-function servicesWith(store: DynamoJobStore, capacity = new FakeCapacity(), clock = { now: T0 }): Services {
+function servicesWith(store: DynamoJobStore, capacity: Capacity = new FakeCapacity(), clock = { now: T0 }): Services {
   return {
     config: TEST_CONFIG,
     store,
@@ -248,8 +249,7 @@ describe('a launch whose response is lost, on a job that ends before the watchdo
     );
     const capacity = new Ec2Capacity(ec2, { imageId: 'ami-0123456789abcdef0', subnetIds: [], securityGroupIds: [], controlBucket: TEST_CONFIG.controlBucket, region: 'us-east-1' });
     const clock = { now: T0 };
-    const services = servicesWith(own.store, new FakeCapacity(), clock);
-    services.capacity = capacity;
+    const services = servicesWith(own.store, capacity, clock);
     const api = (operation: string, body: unknown) =>
       handleSageMakerRequest(services, { method: 'POST', headers: { 'x-amz-target': `SageMaker.${operation}` }, body: JSON.stringify(body) });
     const name = 'faults-lost-launch';
