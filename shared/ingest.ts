@@ -104,6 +104,7 @@ export async function ingestInstanceStateChange(services: Services, raw: unknown
     instanceId,
     instanceAttempt: owner.Attempt,
     state,
+    ...(event.source === 'aws.ec2' ? {} : { synthetic: true }),
     ...(state === 'running' ? await pricesOf(services, owner.InstanceType, time) : {}),
   }));
 }

@@ -30,7 +30,15 @@ export type JobEvent = {
 } & (
   | { type: 'launchSucceeded'; attempt: number; launchRequest: number; instanceIds: string[]; instanceType: string; market: Market }
   | { type: 'launchFailed'; attempt: number; launchRequest: number; errorCode: string; message: string; capacity: boolean; retryable: boolean; retryAt: EpochMillis }
-  | { type: 'instanceState'; instanceId: string; instanceAttempt: number; state: InstanceState; prices?: InstancePrices }
+  | {
+      type: 'instanceState';
+      instanceId: string;
+      instanceAttempt: number;
+      state: InstanceState;
+      prices?: InstancePrices;
+      /** Sent with the synthetic source, not by EC2: what it claims may not be true. */
+      synthetic?: boolean;
+    }
   | { type: 'interruptionWarning'; instanceId: string; instanceAttempt: number; action: InstanceAction }
   | { type: 'rebalanceRecommendation'; instanceId: string; instanceAttempt: number }
   | { type: 'agentReport'; attempt: number; phase: AgentPhase; exitCode?: number; reason?: string }
@@ -118,7 +126,10 @@ class Draft {
     this.triggers.push(trigger);
     this.job.SecondaryStatus = rule.to;
     this.job.TrainingJobStatus = primaryStatusOf(rule.to);
-    if (isTerminal(rule.to)) this.job.TrainingEndTime = this.at;
+    if (isTerminal(rule.to)) {
+      this.job.TrainingEndTime = this.at;
+      this.effects.push(reclaimEffect(this.job, this.attempt, `job is ${rule.to}`));
+    }
   }
 
   /** Updates what the current status says, without a transition (SageMaker does the same). */
@@ -227,10 +238,24 @@ function reclaimEffects(attempt: Attempt): Effect[] {
  * write would otherwise leave instances running for a job that is over.
  */
 function reclaimAndWatch(draft: Draft): void {
-  const effects = reclaimEffects(draft.attempt);
-  if (!effects.length) return;
+  // The look itself is the effect every end of a job takes (see Draft.move).
+  if (!reclaimEffects(draft.attempt).length) return;
   draft.job.PendingReclaim = { Attempt: draft.attempt.Number, DueTime: draft.at + RECLAIM_RECHECK_MS, Checks: 0 };
-  draft.effects.push(...effects);
+}
+
+/**
+ * Whatever EC2 still runs (or keeps stopped) for an attempt the job leaves behind, found by the
+ * job and attempt tags and terminated: whatever the end, nothing of the attempt stays billed.
+ * An attempt resumed on a returning instance looks under the attempt that launched it.
+ */
+function reclaimEffect(job: JobRecord, attempt: Attempt, reason: string): Effect {
+  let launched = attempt;
+  while (launched.ResumedFromAttempt !== undefined) {
+    const earlier = job.Attempts.find((a) => a.Number === launched.ResumedFromAttempt);
+    if (!earlier) break;
+    launched = earlier;
+  }
+  return { type: 'reclaimLaunches', attempt: launched.Number, reason, reportBack: false };
 }
 
 function launchEffect(job: JobRecord, attempt: Attempt): Effect {
@@ -281,6 +306,7 @@ function startNewAttempt(draft: Draft): void {
   const left = draft.attempt;
   const stopped = left.StoppedInstanceIds ?? [];
   if (stopped.length) draft.effects.push(terminateEffect(left, stopped, 'stopped instance of an attempt given up on', false));
+  draft.effects.push(reclaimEffect(job, left, `attempt ${left.Number} is over`));
   const target = launchTarget(job, 1, draft.at);
   const attempt = newAttempt(job.CurrentAttempt + 1, target.InstanceType, target.Market, draft.at);
   job.Attempts.push(attempt);
@@ -452,7 +478,10 @@ function onInterruptionWarning(job: JobRecord, event: Extract<JobEvent, { type: 
   // leave the job Interrupted while its instance keeps running, with no deadline to end it.
   if (currentAttempt(job).Market === 'on-demand') return ignore('not-applicable', `attempt ${job.CurrentAttempt} runs on on-demand instances, which are not interrupted`);
   const draft = new Draft(job, at);
-  interrupt(draft, event.instanceId, event.action, 'interruptionWarning', MESSAGES.interrupted(event.instanceId, event.action));
+  // The instances were requested with one interruption behaviour; a warning that says another
+  // (only a synthetic one can) is taken to mean that one: the instance does what it was asked.
+  const action = job.Spec.SpotInterruptionBehavior;
+  interrupt(draft, event.instanceId, action, 'interruptionWarning', MESSAGES.interrupted(event.instanceId, action));
   const attempt = draft.attempt;
   const live = liveInstanceIds(attempt);
   draft.effects.push({ type: 'requestCheckpoint', attempt: attempt.Number, instanceIds: live, reason: 'interruption' });
@@ -520,17 +549,21 @@ function onInstanceRunning(job: JobRecord, event: Extract<JobEvent, { type: 'ins
     return draft.decision(instanceId);
   }
   if (job.SecondaryStatus === 'Interrupted') {
-    const returning = attempt.InstanceAction === 'stop' || attempt.InstanceAction === 'hibernate';
-    if (!returning || count !== 1) return ignore('not-applicable', `instance ${instanceId} is running, but attempt ${attempt.Number} is not waiting for it to return`);
+    if (!waitsForReturn(job, attempt) || count !== 1) return ignore('not-applicable', `instance ${instanceId} is running, but attempt ${attempt.Number} is not waiting for it to return`);
+    // An instance comes back only after it was seen stopped: a `running` from before that is
+    // a redelivery of the first one, and resuming on it would count the same seconds twice.
+    if (!(attempt.StoppedInstanceIds ?? []).includes(instanceId) || attempt.StoppedTime === undefined || event.time <= attempt.StoppedTime) {
+      return ignore('stale', `instance ${instanceId} was running before it stopped; attempt ${attempt.Number} waits for it to start again`);
+    }
     const draft = new Draft(job, at);
-    draft.endAttempt('interrupted');
     const resumed: Attempt = {
       ...newAttempt(attempt.Number + 1, attempt.InstanceType, attempt.Market, at),
       LaunchRequests: 0,
       InstanceIds: [instanceId],
       RunningInstanceIds: [instanceId],
       ResumedFromAttempt: attempt.Number,
-      RunningTime: at,
+      // Attempts' running times never overlap: no second is counted twice.
+      RunningTime: Math.max(at, attempt.EndTime ?? at),
       ...(event.prices ? { Prices: event.prices } : {}),
     };
     draft.job.Attempts.push(resumed);
@@ -549,7 +582,12 @@ function onInstanceRunning(job: JobRecord, event: Extract<JobEvent, { type: 'ins
 function onInstanceGone(job: JobRecord, event: Extract<JobEvent, { type: 'instanceState' }>, at: EpochMillis): Decision {
   const { instanceId, state } = event;
   const attempt = currentAttempt(job);
-  if (attempt.GoneInstanceIds.includes(instanceId)) return ignore('duplicate', `instance ${instanceId} is already gone`);
+  if (attempt.GoneInstanceIds.includes(instanceId)) {
+    if (state !== 'stopped' && waitsForReturn(job, attempt) && (attempt.StoppedInstanceIds ?? []).includes(instanceId)) {
+      return onStoppedInstanceTerminated(job, event, at);
+    }
+    return ignore('duplicate', `instance ${instanceId} is already gone`);
+  }
   if (attempt.ResumedFromAttempt !== undefined && attempt.RunningTime !== undefined && event.time < attempt.RunningTime) {
     return ignore('stale', `instance ${instanceId} went ${state} before it came back for attempt ${attempt.Number}`);
   }
@@ -557,7 +595,13 @@ function onInstanceGone(job: JobRecord, event: Extract<JobEvent, { type: 'instan
   const current = draft.attempt;
   if (!current.InstanceIds.includes(instanceId)) current.InstanceIds.push(instanceId);
   current.GoneInstanceIds.push(instanceId);
-  if (state === 'stopped') current.StoppedInstanceIds = [...(current.StoppedInstanceIds ?? []), instanceId];
+  if (state === 'stopped') {
+    current.StoppedInstanceIds = [...(current.StoppedInstanceIds ?? []), instanceId];
+    current.StoppedTime = Math.max(current.StoppedTime ?? 0, Math.min(event.time, at));
+  }
+  // Anyone allowed to send events can send this one: the instance is made to be what the event
+  // says, so that the record and EC2 agree and nothing the job believes gone keeps running.
+  if (event.synthetic) draft.effects.push(terminateEffect(current, [instanceId], `a synthetic event said it is ${state}`, false));
   draft.job.CurrentInstanceIds = [...current.InstanceIds];
   const allGone = liveInstanceIds(current).length === 0;
   const action: InstanceAction = state === 'stopped' ? 'stop' : 'terminate';
@@ -601,18 +645,43 @@ function afterInterruptedAttemptGone(draft: Draft, lastState: InstanceState): vo
     afterAttemptEnded(draft);
     return;
   }
-  draft.endAttempt('interrupted');
-  const comesBack =
-    lastState === 'stopped' &&
-    (attempt.InstanceAction === 'stop' || attempt.InstanceAction === 'hibernate') &&
-    draft.job.Spec.ResourceConfig.InstanceCount === 1 &&
-    // Only a persistent spot request brings a stopped instance back; an on-demand or one-time
-    // instance that was stopped (by hand, or a warning that says stop) never returns by itself.
-    attempt.Market === 'spot' &&
-    draft.job.Spec.SpotInterruptionBehavior !== 'terminate';
   // A stopped or hibernated instance of a persistent request returns by itself; the
-  // MaxWaitTimeInSeconds deadline ends the wait if it never does.
-  if (!comesBack) afterAttemptEnded(draft);
+  // MaxWaitTimeInSeconds deadline ends the wait if it never does, and its termination ends it at once.
+  if (lastState === 'stopped' && returnsByItself(draft.job, attempt)) {
+    draft.endAttempt('interrupted');
+    return;
+  }
+  draft.endAttempt('interrupted');
+  afterAttemptEnded(draft);
+}
+
+/**
+ * Whether a stopped instance of the attempt starts again by itself: only a persistent spot
+ * request does that; an on-demand or one-time instance that was stopped (by hand, or a
+ * warning that says stop) never returns, and neither does one of several.
+ */
+function returnsByItself(job: JobRecord, attempt: Attempt): boolean {
+  return (
+    (attempt.InstanceAction === 'stop' || attempt.InstanceAction === 'hibernate') &&
+    job.Spec.ResourceConfig.InstanceCount === 1 &&
+    attempt.Market === 'spot' &&
+    job.Spec.SpotInterruptionBehavior !== 'terminate'
+  );
+}
+
+/** The job is interrupted, its attempt over, and it waits for the attempt's stopped instance to start again. */
+function waitsForReturn(job: JobRecord, attempt: Attempt): boolean {
+  return job.SecondaryStatus === 'Interrupted' && attempt.EndTime !== undefined && (attempt.StoppedInstanceIds ?? []).length > 0 && returnsByItself(job, attempt);
+}
+
+/** The stopped instance a job waits for was terminated: it will never come back, so new capacity is launched. */
+function onStoppedInstanceTerminated(job: JobRecord, event: Extract<JobEvent, { type: 'instanceState' }>, at: EpochMillis): Decision {
+  const draft = new Draft(job, at);
+  const attempt = draft.attempt;
+  attempt.StoppedInstanceIds = (attempt.StoppedInstanceIds ?? []).filter((id) => id !== event.instanceId);
+  if (event.synthetic) draft.effects.push(terminateEffect(attempt, [event.instanceId], `a synthetic event said it is ${event.state}`, false));
+  afterAttemptEnded(draft);
+  return draft.decision(event.instanceId);
 }
 
 const PHASE_PATH: Partial<Record<SecondaryStatus, { phase: AgentPhase; trigger: Trigger; to: SecondaryStatus }[]>> = {

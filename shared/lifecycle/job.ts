@@ -54,6 +54,8 @@ export interface Attempt {
   GoneInstanceIds: string[];
   /** The gone instances whose last word was "stopped": they still exist and can run again. */
   StoppedInstanceIds?: string[];
+  /** When an instance of the attempt was last seen stopped: only a `running` after this is it coming back. */
+  StoppedTime?: EpochMillis;
   /** Set when an instance of a stopped or hibernated attempt came back and this attempt resumed on it. */
   ResumedFromAttempt?: number;
   /** All of the attempt's instances are running: training time starts counting here. */

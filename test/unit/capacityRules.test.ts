@@ -104,7 +104,7 @@ describe('a lost EC2 event', () => {
     await r.at(90).report('failed', { exitCode: 1 });
     expect((await r.at(600).timer()).status).toBe('ignored');
     const due = await r.at(691).timer();
-    expect(due.status !== 'not-found' && due.effects.map((e) => e.type)).toEqual(['terminateInstances', 'launch']);
+    expect(due.status !== 'not-found' && due.effects.map((e) => e.type)).toEqual(['terminateInstances', 'reclaimLaunches', 'launch']);
     expect(await r.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Restarting', 'Starting']);
   });
 });
@@ -186,18 +186,19 @@ describe('an attempt given up on', () => {
     const gone = await h.at(100).gone('i-6000000000000004', 'stopped');
     expect(gone.status !== 'not-found' && gone.effects).toEqual([
       expect.objectContaining({ type: 'terminateInstances', attempt: 1, instanceIds: ['i-6000000000000004'], graceful: false }),
+      expect.objectContaining({ type: 'reclaimLaunches', attempt: 1 }),
       expect.objectContaining({ type: 'launch', attempt: 2 }),
     ]);
     expect(await h.statuses()).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting']);
   });
 
-  it('leaves nothing to terminate when its instances were terminated', async () => {
+  it('terminates nothing by id when its instances were terminated, and looks by tag for what EC2 may still run', async () => {
     const h = new JobHarness(new MemoryBackend(), 'terminated-left-behind');
     await h.at(0).create({ EnableManagedSpotTraining: false, StoppingCondition: { MaxRuntimeInSeconds: 36000 } });
     await h.at(10).launch(['i-6000000000000005']);
     await h.at(40).running('i-6000000000000005');
     await h.at(60).report('downloaded');
     const gone = await h.at(100).gone('i-6000000000000005', 'terminated');
-    expect(gone.status !== 'not-found' && gone.effects.map((e) => e.type)).toEqual(['launch']);
+    expect(gone.status !== 'not-found' && gone.effects.map((e) => e.type)).toEqual(['reclaimLaunches', 'launch']);
   });
 });
