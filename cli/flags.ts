@@ -1,7 +1,10 @@
-import type { Values } from './command.js';
+import type { Options, Values } from './command.js';
 import { UsageError } from './context.js';
 
 /** Reading a command's flags and arguments, with errors that name the flag and what it takes. */
+
+/** The flag of the job a command acts on, which jobName() reads. */
+export const JOB_NAME_OPTION: Options = { 'training-job-name': { type: 'string' } };
 
 /** The job a command acts on: --training-job-name, or the one positional argument. */
 export function jobName(values: Values, positionals: string[], command: string): string {

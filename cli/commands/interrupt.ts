@@ -1,6 +1,6 @@
 import { describeJob, type Command } from '../command.js';
 import { CliError, UsageError } from '../context.js';
-import { jobName } from '../flags.js';
+import { JOB_NAME_OPTION, jobName } from '../flags.js';
 import { EXIT, isFinished } from '../job.js';
 
 /** `spotctl interrupt`: a synthetic spot interruption warning or rebalance recommendation, put on EventBridge for the job's current instances. */
@@ -9,7 +9,7 @@ export const interruptCommand: Command = {
   summary: "send a synthetic spot interruption warning (or --rebalance recommendation) for the job's current instances",
   usage: 'spotctl interrupt <job> [--action terminate|stop|hibernate] [--rebalance] [--instance-id ID]',
   options: {
-    'training-job-name': { type: 'string' },
+    ...JOB_NAME_OPTION,
     action: { type: 'string' },
     rebalance: { type: 'boolean' },
     'instance-id': { type: 'string', multiple: true },

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../context.js';
-import { jobName, numberFlag } from '../flags.js';
+import { JOB_NAME_OPTION, jobName, numberFlag } from '../flags.js';
 import { showLogs } from '../logs.js';
 
 /** `spotctl logs`: the training output of every attempt and instance (cli/logs.ts). */
@@ -9,7 +9,7 @@ export const logsCommand: Command = {
   summary: 'the training output of every attempt and instance (--follow until the job ends)',
   usage: 'spotctl logs <job> [--follow] [--attempt N]',
   options: {
-    'training-job-name': { type: 'string' },
+    ...JOB_NAME_OPTION,
     follow: { type: 'boolean', short: 'f' },
     attempt: { type: 'string' },
     from: { type: 'string' },

@@ -2,7 +2,7 @@ import { describeJob, json, type Command } from '../command.js';
 import type { Context } from '../context.js';
 import type { Io } from '../io.js';
 import type { JobView } from '../job.js';
-import { jobName } from '../flags.js';
+import { JOB_NAME_OPTION, jobName } from '../flags.js';
 import { buildReport, reportHtml, reportText, type CheckpointSeen } from '../report.js';
 
 /** `spotctl report`: a job's timeline, attempts, time and money (cli/report.ts renders them). */
@@ -38,7 +38,7 @@ export const reportCommand: Command = {
   name: 'report',
   summary: 'timeline, attempts, training vs billable seconds, dollars and savings (--json, --html FILE)',
   usage: 'spotctl report <job> [--json] [--html report.html]',
-  options: { 'training-job-name': { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } },
+  options: { ...JOB_NAME_OPTION, json: { type: 'boolean' }, html: { type: 'string' } },
   help: [
     '--json         the report as JSON',
     '--html FILE    also write a self-contained HTML page with an SVG timeline of attempts, interruptions and checkpoints',

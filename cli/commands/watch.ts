@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { jobName, numberFlag } from '../flags.js';
+import { JOB_NAME_OPTION, jobName, numberFlag } from '../flags.js';
 import { watchJob } from '../watch.js';
 
 /** `spotctl watch`: follows a job until it ends (cli/watch.ts); the exit code says how it ended. */
@@ -7,7 +7,7 @@ export const watchCommand: Command = {
   name: 'watch',
   summary: 'follow a job live until it ends; the exit code says how it ended',
   usage: 'spotctl watch <job> [--interval S] [--timeout S] [--plain]',
-  options: { 'training-job-name': { type: 'string' }, interval: { type: 'string' }, timeout: { type: 'string' }, plain: { type: 'boolean' } },
+  options: { ...JOB_NAME_OPTION, interval: { type: 'string' }, timeout: { type: 'string' }, plain: { type: 'boolean' } },
   help: [
     '--interval SECONDS   how often to poll DescribeTrainingJob (default 2)',
     '--timeout SECONDS    give up after this long (exit 14)',
