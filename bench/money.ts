@@ -26,7 +26,7 @@ export interface MoneyCell {
   achievedSavings: number;
   /** Paid instance seconds an uninterrupted run pays too ÷ all paid instance seconds. */
   usefulFraction: number;
-  /** The limit: discount × usefulFraction. */
+  /** The limit achievedSavings is measured against: discount × usefulFraction. */
   limit: number;
   ratioToLimit: number;
   /** achieved ÷ discount: against the ceiling where no paid second is wasted. */

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: reaction latency, DynamoDB cost per event, throughput against raw UpdateItem,
  * scale to 100,000 jobs, cold start, and a spot-market simulation. Prints one table, writes
- * bench/results/<timestamp>.json and bench/results/latest.json; `--update-readme` puts the
- * table in the README between its bench markers.
+ * it with its distributions to bench/results/latest.json (one file: earlier runs are its git
+ * history); `--update-readme` puts the table in the README between its bench markers.
  *
  *   npm run bench                         # everything, 100,000 jobs (about 7 minutes on a 2-core box)
  *   npm run bench -- --quick              # smaller samples, 10,000 jobs (a few minutes)
@@ -242,10 +242,8 @@ process.stdout.write(`\n${table}\n${machineLine}\n`);
 const resultsDir = join(root, 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const json = JSON.stringify({ startedAt: startedAt.toISOString(), quick, settings, machine: { ...machine, loadAverageAtEnd: loadAtEnd }, durationsSeconds: { ...durations, total: totalSeconds }, table, results }, null, 2);
-const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-writeFileSync(join(resultsDir, `${stamp}.json`), `${json}\n`);
 writeFileSync(join(resultsDir, 'latest.json'), `${json}\n`);
-log(`bench: results in bench/results/${stamp}.json and bench/results/latest.json`);
+log('bench: results in bench/results/latest.json');
 
 if (args['update-readme']) {
   const readmePath = join(root, 'README.md');

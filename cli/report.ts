@@ -80,6 +80,23 @@ export function buildReport(job: JobView, checkpoints: CheckpointSeen[], nowSeco
 
 export type Report = ReturnType<typeof buildReport>;
 
+/** The timeline's and the attempts' table cells, the same in the text report and the HTML page. */
+const TIMELINE_HEADERS = ['At', 'Status', 'For', 'Message'];
+const timelineCells = (report: Report) => report.Timeline.map((t) => [`+${duration(t.OffsetSeconds)}`, t.Status, duration(t.DurationSeconds), t.StatusMessage]);
+
+const ATTEMPT_HEADERS = ['#', 'Type', 'Market', 'Instances', 'Waited', 'Ran', 'Ended', 'Price spot / on-demand'];
+const attemptCells = (report: Report) =>
+  report.Attempts.map((a) => [
+    String(a.AttemptNumber),
+    a.InstanceType ?? '-',
+    a.Market ?? '-',
+    a.InstanceIds.join(',') || '-',
+    a.WaitForCapacitySeconds === undefined ? '-' : duration(a.WaitForCapacitySeconds),
+    duration(a.TrainingTimeInSeconds),
+    [a.EndReason ?? '-', a.InstanceAction ? `(${a.InstanceAction})` : '', a.ExitCode !== undefined ? `exit ${a.ExitCode}` : ''].filter(Boolean).join(' '),
+    a.SpotPrice === undefined ? '-' : `${usd(a.SpotPrice)}/h / ${usd(a.OnDemandPrice ?? 0)}/h`,
+  ]);
+
 export function reportText(job: JobView, report: Report): string {
   const out: string[] = [];
   const status = report.SecondaryStatus === report.TrainingJobStatus ? report.TrainingJobStatus : `${report.TrainingJobStatus} (${report.SecondaryStatus})`;
@@ -89,32 +106,9 @@ export function reportText(job: JobView, report: Report): string {
     `  ${report.InstanceType ?? '?'} × ${report.InstanceCount}, ${report.EnableManagedSpotTraining ? 'managed spot' : 'on-demand'}; created ${isoTime(job.CreationTime)} UTC; ${isFinished(job) ? 'took' : 'running for'} ${duration(report.ElapsedSeconds)}`,
   );
   out.push('', 'Timeline (SecondaryStatusTransitions)');
-  out.push(
-    indent(
-      table(
-        ['AT', 'STATUS', 'FOR', 'MESSAGE'],
-        report.Timeline.map((t) => [`+${duration(t.OffsetSeconds)}`, t.Status, duration(t.DurationSeconds), t.StatusMessage]),
-      ),
-    ),
-  );
+  out.push(indent(table(TIMELINE_HEADERS.map((h) => h.toUpperCase()), timelineCells(report))));
   out.push('', 'Attempts');
-  out.push(
-    indent(
-      table(
-        ['#', 'TYPE', 'MARKET', 'INSTANCES', 'WAITED', 'RAN', 'ENDED', 'PRICE SPOT/ON-DEMAND'],
-        report.Attempts.map((a) => [
-          String(a.AttemptNumber),
-          a.InstanceType ?? '-',
-          a.Market ?? '-',
-          a.InstanceIds.join(',') || '-',
-          a.WaitForCapacitySeconds === undefined ? '-' : duration(a.WaitForCapacitySeconds),
-          duration(a.TrainingTimeInSeconds),
-          [a.EndReason ?? '-', a.InstanceAction ? `(${a.InstanceAction})` : '', a.ExitCode !== undefined ? `exit ${a.ExitCode}` : ''].filter(Boolean).join(' '),
-          a.SpotPrice === undefined ? '-' : `${usd(a.SpotPrice)}/h / ${usd(a.OnDemandPrice ?? 0)}/h`,
-        ]),
-      ),
-    ),
-  );
+  out.push(indent(table(ATTEMPT_HEADERS.map((h) => h.toUpperCase()), attemptCells(report))));
   if (report.Interruptions.length) {
     out.push('', 'Interruptions');
     out.push(indent(table(['AT', 'INSTANCE', 'ACTION', 'ATTEMPT'], report.Interruptions.map((i) => [`+${duration(i.OffsetSeconds)}`, i.InstanceId, i.InstanceAction, String(i.AttemptNumber)]))));
@@ -271,6 +265,7 @@ export function reportHtml(job: JobView, report: Report, nowSeconds: number): st
   const e = escapeHtml;
   const statusClass = report.TrainingJobStatus === 'Completed' ? 'ok' : report.TrainingJobStatus === 'InProgress' ? 'running' : 'bad';
   const card = (title: string, value: string, note = '') => `<div class="card"><div class="card-title">${e(title)}</div><div class="card-value">${e(value)}</div><div class="card-note">${e(note)}</div></div>`;
+  const head = (titles: string[]) => `<thead><tr>${titles.map((t) => `<th>${e(t)}</th>`).join('')}</tr></thead>`;
   const rows = (cells: string[][]) => cells.map((r) => `<tr>${r.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`).join('');
   const legend = Object.entries(STATUS_COLORS)
     .filter(([s]) => job.SecondaryStatusTransitions.some((t) => t.Status === s))
@@ -321,23 +316,12 @@ ${card('Cost', usd(report.SpotCostUsd), `instead of ${usd(report.OnDemandCostUsd
 <div class="panel">${timelineSvg(job, report, nowSeconds)}
 <div class="legend">${legend}<span class="key"><i style="background:#e2e8f0;border:1px dashed #94a3b8"></i>waiting for capacity</span><span class="key"><i style="background:#0ea5e9"></i>checkpoint</span><span class="key"><i style="background:#dc2626"></i>interruption</span></div></div>
 <h2>Attempts (${report.Attempts.length}) · interruptions (${report.Interruptions.length}) · checkpoints (${report.Checkpoints.length})</h2>
-<table id="attempts"><thead><tr><th>#</th><th>Instance type</th><th>Market</th><th>Instances</th><th>Waited</th><th>Ran</th><th>Ended</th><th>Spot / on-demand $/h</th></tr></thead><tbody>
-${rows(
-  report.Attempts.map((a) => [
-    String(a.AttemptNumber),
-    a.InstanceType ?? '-',
-    a.Market ?? '-',
-    a.InstanceIds.join(', ') || '-',
-    a.WaitForCapacitySeconds === undefined ? '-' : duration(a.WaitForCapacitySeconds),
-    duration(a.TrainingTimeInSeconds),
-    [a.EndReason ?? '-', a.InstanceAction ? `(${a.InstanceAction})` : '', a.ExitCode !== undefined ? `exit ${a.ExitCode}` : ''].filter(Boolean).join(' '),
-    a.SpotPrice === undefined ? '-' : `${usd(a.SpotPrice)} / ${usd(a.OnDemandPrice ?? 0)}`,
-  ]),
-)}
+<table id="attempts">${head(ATTEMPT_HEADERS)}<tbody>
+${rows(attemptCells(report))}
 </tbody></table>
 <h2>SecondaryStatusTransitions</h2>
-<table id="transitions"><thead><tr><th>At</th><th>Status</th><th>For</th><th>StatusMessage</th></tr></thead><tbody>
-${rows(report.Timeline.map((t) => [`+${duration(t.OffsetSeconds)}`, t.Status, duration(t.DurationSeconds), t.StatusMessage]))}
+<table id="transitions">${head(TIMELINE_HEADERS)}<tbody>
+${rows(timelineCells(report))}
 </tbody></table>
 <footer>spotctl report · ${e(new Date(nowSeconds * 1000).toISOString())}</footer>
 </main></body></html>

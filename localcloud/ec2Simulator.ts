@@ -6,7 +6,8 @@
  * events EventBridge would deliver.
  *
  * Simulated time runs `timeScale` times faster than real time: every delay below is in
- * simulated milliseconds and waits `delay / timeScale` real milliseconds.
+ * simulated milliseconds and waits `delay / timeScale` real milliseconds, on real timers
+ * unless `timers` gives others (a test's, that it moves on itself).
  *
  * Not simulated: signatures (not checked), pagination (everything fits one page), VPCs,
  * volumes, launch templates' contents, and the relaunch of a *terminated* instance of a
@@ -50,7 +51,20 @@ export interface SimulatorOptions {
   stoppedReturnDelayMs?: number;
   emit: (event: SimulatedEvent) => Promise<void>;
   log?: (entry: Record<string, unknown>) => void;
+  /** Where the delays wait. Default: the process's timers. */
+  timers?: SimulatorTimers;
 }
+
+/** Sets and clears the timers the simulator's delays wait on. */
+export interface SimulatorTimers {
+  set(run: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: SimulatorTimers = {
+  set: (run, ms) => setTimeout(run, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export type InstanceStateName = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 export type InterruptionBehavior = 'terminate' | 'stop' | 'hibernate';
@@ -117,7 +131,7 @@ interface InstanceRecord extends SimulatedInstance {
   iamInstanceProfileArn?: string;
   amiLaunchIndex: number;
   /** The one pending state transition of this instance; a new one replaces it. */
-  timer?: NodeJS.Timeout;
+  timer?: unknown;
   /** Events of this instance are delivered one after the other, in the order they happened. */
   emitted: Promise<void>;
 }
@@ -137,7 +151,8 @@ export class Ec2Simulator {
   private readonly stoppedReturnDelayMs: number;
   private readonly records = new Map<string, InstanceRecord>();
   private readonly reservationsByToken = new Map<string, Reservation>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<unknown>();
+  private readonly clock: SimulatorTimers;
   private readonly servers = new Set<ListeningSimulator>();
   private closed = false;
 
@@ -146,6 +161,7 @@ export class Ec2Simulator {
     if (!(this.timeScale > 0)) throw new Error(`timeScale must be positive, got ${String(options.timeScale)}`);
     this.interruptionNoticeMs = options.interruptionNoticeMs ?? 120_000;
     this.stoppedReturnDelayMs = options.stoppedReturnDelayMs ?? 60_000;
+    this.clock = options.timers ?? REAL_TIMERS;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<ListeningSimulator> {
@@ -233,7 +249,7 @@ export class Ec2Simulator {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.clock.clear(timer);
     this.timers.clear();
     for (const record of this.records.values()) record.timer = undefined;
     await Promise.all([...this.servers].map((server) => server.close()));
@@ -553,13 +569,13 @@ export class Ec2Simulator {
 
   /** Replaces the instance's pending transition with `then`, after `simulatedMs`. */
   private schedule(record: InstanceRecord, simulatedMs: number, then: () => void): void {
-    if (record.timer) {
-      clearTimeout(record.timer);
+    if (record.timer !== undefined) {
+      this.clock.clear(record.timer);
       this.timers.delete(record.timer);
       record.timer = undefined;
     }
     if (this.closed) return;
-    const timer = setTimeout(() => {
+    const timer = this.clock.set(() => {
       this.timers.delete(timer);
       if (record.timer === timer) record.timer = undefined;
       if (!this.closed) then();

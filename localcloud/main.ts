@@ -52,8 +52,9 @@ process.stdout.write(
     `  DynamoDB                       ${e.dynamodb}`,
     `  EC2 (simulated)                ${e.ec2}`,
     '',
+    // AWS CLI v1 reads only AWS_DEFAULT_REGION, the SDKs and CLI v2 AWS_REGION first: both, so that either works.
     'For the AWS CLI and SDKs in another shell:',
-    `  export AWS_ACCESS_KEY_ID=${cloud.env.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${cloud.env.AWS_SECRET_ACCESS_KEY} AWS_REGION=us-east-1`,
+    `  export AWS_ACCESS_KEY_ID=${cloud.env.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${cloud.env.AWS_SECRET_ACCESS_KEY} AWS_REGION=${cloud.env.AWS_REGION} AWS_DEFAULT_REGION=${cloud.env.AWS_DEFAULT_REGION}`,
     `  aws sagemaker list-training-jobs --endpoint-url ${e.api}`,
     `  aws events put-events --endpoint-url ${e.events} --entries file://interruption.json`,
     `  aws s3 ls --endpoint-url ${e.s3} s3://${cloud.env.CONTROL_BUCKET}/`,

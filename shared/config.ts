@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
 /**
- * All configuration, read from the environment once and validated at start. Nothing else
- * in the product reads process.env.
+ * The control plane's configuration (functions/ and shared/), read from the environment once
+ * and validated at start; nothing else there reads process.env. The AWS SDK and Powertools
+ * read their own variables (AWS_ENDPOINT_URL_<SERVICE>, credentials, POWERTOOLS_*); the
+ * instance agent validates its own environment (agent/main.ts).
  */
 const commaList = z
   .string()
@@ -29,6 +31,9 @@ const schema = z.object({
   EC2_SECURITY_GROUP_IDS: commaList,
   /** `table`: PRICE_TABLE alone; `ec2`: spot prices from EC2's spot price history, on-demand from PRICE_TABLE. */
   PRICE_SOURCE: z.enum(['table', 'ec2']).default('table'),
+  /** Set where S3 is not AWS's (LocalStack, the local cloud): such servers want path-style requests. */
+  AWS_ENDPOINT_URL_S3: z.string().optional(),
+  AWS_ENDPOINT_URL: z.string().optional(),
   /** Hourly prices per instance type, JSON: {"g5.xlarge": {"Spot": 0.4, "OnDemand": 1.006}}; merged over the defaults. */
   PRICE_TABLE: z
     .string()
@@ -68,6 +73,8 @@ export type Config = {
   accountId: string;
   allowedBuckets: string[];
   controlBucket: string;
+  /** Path-style S3 requests: S3 has an endpoint of its own (LocalStack, the local cloud). */
+  s3ForcePathStyle: boolean;
   syntheticSource: string;
   maxInstancesPerJob: number;
   ec2: { imageId: string; instanceProfileArn: string; subnetIds: string[]; securityGroupIds: string[]; jobLogGroup: string };
@@ -90,6 +97,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accountId: c.ACCOUNT_ID,
     allowedBuckets: c.ALLOWED_BUCKETS.length ? c.ALLOWED_BUCKETS : [c.CONTROL_BUCKET],
     controlBucket: c.CONTROL_BUCKET,
+    s3ForcePathStyle: Boolean(c.AWS_ENDPOINT_URL_S3 || c.AWS_ENDPOINT_URL),
     syntheticSource: c.SYNTHETIC_SOURCE,
     maxInstancesPerJob: c.MAX_INSTANCES_PER_JOB,
     ec2: {

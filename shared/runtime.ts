@@ -17,7 +17,7 @@ import { DynamoJobStore } from './store/jobStore.js';
  */
 export function createServices(config: Config = loadConfig()): Services {
   const dynamo = new DynamoDBClient({ region: config.region });
-  const s3 = new S3Client({ region: config.region, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL) });
+  const s3 = new S3Client({ region: config.region, forcePathStyle: config.s3ForcePathStyle });
   const ec2 = new EC2Client({ region: config.region });
   const table = new TablePriceSource(config.prices);
   return {

@@ -14,7 +14,8 @@ import { jobRequest, ROOT, spotctl, startCloud, until, userEnv } from './harness
 /**
  * A job interrupted with `spotctl interrupt`, watched to completion with `spotctl watch`
  * (not a TTY: plain lines), reported as text, JSON and HTML — the HTML opened in headless
- * Chromium, its timeline checked, and a screenshot kept in test-artifacts/.
+ * Chromium, its timeline checked, and a screenshot kept in test-artifacts/. Each test runs its
+ * own job, so that any one of them can run alone.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -37,9 +38,16 @@ afterAll(async () => {
 
 const statuses = (j: JobView) => j.SecondaryStatusTransitions.map((t) => t.Status);
 
-describe('spotctl interrupt, watch and report', () => {
-  const html = () => join(dir, 'report.html');
+/** A job interrupted once while training, after its first checkpoint, and completed on new capacity. */
+async function interruptedOnce(name: string): Promise<JobView> {
+  await api.call('CreateTrainingJob', jobRequest(name, { HyperParameters: { sim_training_seconds: '320' } }));
+  await until(api, name, (j) => j.SecondaryStatus === 'Training' && j.LatestCheckpoint !== undefined);
+  const interrupted = await spotctl(['interrupt', name], env);
+  expect(interrupted.code, interrupted.stderr).toBe(0);
+  return until(api, name, (j) => j.TrainingJobStatus === 'Completed', 60_000);
+}
 
+describe('spotctl interrupt, watch and report', () => {
   it('interrupts a training job; watch follows it through the new attempt to Completed (exit 0)', async () => {
     await api.call('CreateTrainingJob', jobRequest('cli-interrupted', { HyperParameters: { sim_training_seconds: '320' } }));
     const training = await until(api, 'cli-interrupted', (j) => j.SecondaryStatus === 'Training' && j.LatestCheckpoint !== undefined);
@@ -76,13 +84,15 @@ describe('spotctl interrupt, watch and report', () => {
   }, 90_000);
 
   it('report: the timeline as text and JSON, and an HTML page', async () => {
+    await interruptedOnce('cli-report');
+    const html = join(dir, 'cli-report.html');
     const [text, json, page] = await Promise.all([
-      spotctl(['report', 'cli-interrupted'], env),
-      spotctl(['report', 'cli-interrupted', '--json'], env),
-      spotctl(['report', 'cli-interrupted', '--html', html()], env),
+      spotctl(['report', 'cli-report'], env),
+      spotctl(['report', 'cli-report', '--json'], env),
+      spotctl(['report', 'cli-report', '--html', html], env),
     ]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain('Training job cli-interrupted: Completed');
+    expect(text.stdout).toContain('Training job cli-report: Completed');
     expect(text.stdout).toMatch(/Timeline \(SecondaryStatusTransitions\)\n\s+AT\s+STATUS\s+FOR\s+MESSAGE\n\s+\+0\.0s\s+Starting/);
     expect(text.stdout).toMatch(/\+\S+\s+Interrupted\s+\S+\s+Spot interruption warning for instance i-\w+ \(instance-action terminate\)/);
     expect(text.stdout).toMatch(/\n\s+1\s+g5\.xlarge\s+spot\s+i-\w+\s+\S+\s+\S+\s+interrupted \(terminate\)\s+\$0\.40\/h \/ \$1\.00\/h/);
@@ -90,7 +100,7 @@ describe('spotctl interrupt, watch and report', () => {
     expect(text.stdout).toMatch(/Savings\s+[\d.]+%\s+\(\$[\d.]+ on spot instead of \$[\d.]+ on demand: \$[\d.]+ saved\)/);
 
     const report = JSON.parse(json.stdout) as Report;
-    const described = await api.call<JobView>('DescribeTrainingJob', { TrainingJobName: 'cli-interrupted' });
+    const described = await api.call<JobView>('DescribeTrainingJob', { TrainingJobName: 'cli-report' });
     expect(report.Timeline.map((t) => t.Status)).toEqual(statuses(described));
     expect(report.Attempts.map((a) => a.EndReason)).toEqual(['interrupted', 'completed']);
     expect(report.Interruptions).toHaveLength(1);
@@ -103,26 +113,30 @@ describe('spotctl interrupt, watch and report', () => {
     expect(report.Checkpoints.map((c) => c.CheckpointId)).toContain(described.LatestCheckpoint?.CheckpointId);
 
     expect(page.code, page.stderr).toBe(0);
-    const source = await readFile(html(), 'utf8');
+    const source = await readFile(html, 'utf8');
     // Self-contained: nothing fetched from anywhere.
     expect(source).not.toMatch(/<script|<link|src=|url\(/i);
     expect(source).toContain('<svg id="timeline"');
-  }, 60_000);
+  }, 120_000);
 
   it.skipIf(!existsSync(CHROMIUM))('the HTML report in headless Chromium: the timeline shows attempts, the interruption and checkpoints; screenshot kept', async () => {
+    await interruptedOnce('cli-report-html');
+    const html = join(dir, 'cli-report-html.html');
+    const written = await spotctl(['report', 'cli-report-html', '--html', html], env);
+    expect(written.code, written.stderr).toBe(0);
     await mkdir(ARTIFACTS, { recursive: true });
     const profile = await mkdtemp(join(tmpdir(), 'spotctl-chromium-'));
     const screenshot = join(ARTIFACTS, 'spotctl-report.png');
     await rm(screenshot, { force: true });
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--hide-scrollbars'];
-    const url = `file://${html()}`;
+    const url = `file://${html}`;
     try {
       const run = promisify(execFile);
       const { stdout: dom } = await run(CHROMIUM, [...flags, '--dump-dom', url], { timeout: 40_000, maxBuffer: 16 * 1024 * 1024 });
       await run(CHROMIUM, [...flags, '--window-size=1200,1100', `--screenshot=${screenshot}`, url], { timeout: 40_000 });
 
       // The DOM as Chromium built it from the page.
-      expect(dom).toContain('<title>cli-interrupted — spot training report</title>');
+      expect(dom).toContain('<title>cli-report-html — spot training report</title>');
       expect(dom).toMatch(/<span class="badge ok" id="status">Completed<\/span>/);
       const lanes = [...dom.matchAll(/class="lane-label"[^>]*>([^<]+)</g)].map((m) => m[1]);
       expect(lanes).toEqual(['Status', 'Attempt 1', 'Attempt 2', 'Checkpoints']);
@@ -140,7 +154,7 @@ describe('spotctl interrupt, watch and report', () => {
     } finally {
       await rm(profile, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 150_000);
 
   it('interrupt --rebalance records a recommendation without a status change; --action stop brings the same instance back', async () => {
     await api.call('CreateTrainingJob', jobRequest('cli-stop-action', { SpotOptions: { InterruptionBehavior: 'stop' }, HyperParameters: { sim_training_seconds: '100000' } }));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Context, isLocalUrl, LOCAL_CREDENTIALS, sigV4Signer } from '../../cli/context.js';
 import { applyCreateFlags } from '../../cli/createInput.js';
+import { numberFlag } from '../../cli/flags.js';
 import { escapeHtml } from '../../cli/report.js';
 import { endingExitCode, type JobView } from '../../cli/job.js';
 import { LOCAL_CREDENTIALS as CLOUD_CREDENTIALS } from '../../localcloud/localCloud.js';
@@ -69,5 +70,13 @@ describe('spotctl pieces', () => {
     expect(endingExitCode(job('Stopped', 'MaxRuntimeExceeded'))).toBe(12);
     expect(endingExitCode(job('Stopped', 'MaxWaitTimeExceeded'))).toBe(13);
     expect(escapeHtml(`<script>"x"&'y'</script>`)).toBe('&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;');
+  });
+
+  it('reads a number flag, and names the flag and what it counts when it is wrong', () => {
+    expect(numberFlag({ interval: '0.5' }, 'interval', { unit: 'seconds', min: 0.05 })).toBe(0.5);
+    expect(numberFlag({}, 'interval', { unit: 'seconds', min: 0.05 })).toBeUndefined();
+    expect(() => numberFlag({ interval: '0.01' }, 'interval', { unit: 'seconds', min: 0.05 })).toThrow("--interval must be a number ≥ 0.05 (seconds), got '0.01'");
+    expect(() => numberFlag({ 'max-items': '2.5' }, 'max-items', { unit: 'jobs', min: 1, integer: true })).toThrow("--max-items must be a whole number ≥ 1 (jobs), got '2.5'");
+    expect(() => numberFlag({ 'page-size': '' }, 'page-size', { unit: 'jobs per request', min: 1, integer: true })).toThrow("--page-size must be a whole number ≥ 1 (jobs per request), got ''");
   });
 });

@@ -53,7 +53,7 @@ async function putWarning(instanceId: string, action: 'terminate' | 'stop' | 'hi
   expect(result.FailedEntryCount).toBe(0);
 }
 
-describe('the seed lifecycles through the public endpoints', () => {
+describe("SageMaker's four spot lifecycles through the public endpoints", () => {
   it.concurrent('lifecycle 1: no interruption, to Completed', async () => {
     await api.call('CreateTrainingJob', job('e2e-one', { HyperParameters: { sim_training_seconds: '60' } }));
     const done = await waitFor(api, 'e2e-one', finished, 60_000);

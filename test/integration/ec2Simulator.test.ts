@@ -13,7 +13,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ec2Simulator, type SimulatedEvent } from '../../localcloud/ec2Simulator.js';
+import { Ec2Simulator, type SimulatedEvent, type SimulatorTimers } from '../../localcloud/ec2Simulator.js';
 import { Ec2Capacity } from '../../shared/capacity/ec2Capacity.js';
 
 const REGION = 'us-east-1';
@@ -25,12 +25,49 @@ let simulator: Ec2Simulator;
 let ec2: EC2Client;
 let events: SimulatedEvent[];
 
-beforeEach(async () => {
+/**
+ * Timers that fire only when the test moves time on, so that "nothing happened in that time"
+ * is proven by the time having passed, however slow the machine.
+ */
+class ManualTimers implements SimulatorTimers {
+  private now = 0;
+  private readonly due = new Map<object, { at: number; run: () => void }>();
+
+  set(run: () => void, ms: number): unknown {
+    const handle = {};
+    this.due.set(handle, { at: this.now + ms, run });
+    return handle;
+  }
+
+  clear(handle: unknown): void {
+    this.due.delete(handle as object);
+  }
+
+  get pending(): number {
+    return this.due.size;
+  }
+
+  /** Moves time on by `ms`, firing in order every timer that falls due, those they set included. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const next = [...this.due].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) break;
+      this.due.delete(next[0]);
+      this.now = next[1].at;
+      next[1].run();
+    }
+    this.now = end;
+  }
+}
+
+/** The simulator of these tests; with `timers`, its time moves only when the test says (timeScale 1). */
+async function startSimulator(timers?: ManualTimers): Promise<void> {
   events = [];
   simulator = new Ec2Simulator({
     region: REGION,
     account: ACCOUNT,
-    timeScale: TIME_SCALE,
+    timeScale: timers ? 1 : TIME_SCALE,
     types: {
       'g5.xlarge': { launchDelayMs: 90_000, spotCapacity: true, spotPrice: 0.4123, onDemandPrice: 1.006 },
       'p4d.24xlarge': { launchDelayMs: 90_000, spotCapacity: false, spotPrice: 9.8, onDemandPrice: 32.77 },
@@ -38,10 +75,22 @@ beforeEach(async () => {
     emit: async (event) => {
       events.push(event);
     },
+    ...(timers ? { timers } : {}),
   });
   const server = await simulator.listen(0);
+  ec2?.destroy();
   ec2 = new EC2Client({ endpoint: server.url, region: REGION, credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
-});
+}
+
+/** A simulator on manual timers in place of the real-time one. */
+async function withManualTime(): Promise<ManualTimers> {
+  await simulator.close();
+  const timers = new ManualTimers();
+  await startSimulator(timers);
+  return timers;
+}
+
+beforeEach(() => startSimulator());
 
 afterEach(async () => {
   ec2.destroy();
@@ -212,21 +261,39 @@ describe('spot interruptions', () => {
   });
 
   it('a stopped persistent instance waits while there is no spot capacity', async () => {
+    // Given a running instance of a persistent request that hibernates, and no spot capacity left
+    const timers = await withManualTime();
     const id = await launch({
       InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'hibernate' } },
     });
-    await until(() => simulator.instance(id)?.state === 'running', 'running');
+    timers.advance(90_000);
+    expect(simulator.instance(id)?.state).toBe('running');
     simulator.setSpotCapacity('g5.xlarge', false);
 
+    // When it is interrupted: the two-minute notice, then stopping and stopped
     await simulator.interrupt(id);
-    await until(() => simulator.instance(id)?.state === 'stopped', 'stopped');
-    // Three return delays (60 simulated seconds each) without capacity: still stopped
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    timers.advance(120_000 + 10_000);
     expect(simulator.instance(id)?.state).toBe('stopped');
 
+    // Then three return delays (60 simulated seconds each) later it is still stopped, still waiting to return
+    timers.advance(3 * 60_000);
+    expect(simulator.instance(id)?.state).toBe('stopped');
+    expect(timers.pending).toBe(1);
+
+    // And once capacity is back it returns at the next try, and runs after the launch delay
     simulator.setSpotCapacity('g5.xlarge', true);
-    await until(() => simulator.instance(id)?.state === 'running', 'running again');
-    expect(timeline(id)).toContain('EC2 Spot Instance Interruption Warning: hibernate');
+    timers.advance(60_000 + 90_000);
+    expect(simulator.instance(id)?.state).toBe('running');
+    await until(() => timeline(id).at(-1) === stateChange('running'), 'the running event');
+    expect(timeline(id)).toEqual([
+      stateChange('pending'),
+      stateChange('running'),
+      'EC2 Spot Instance Interruption Warning: hibernate',
+      stateChange('stopping'),
+      stateChange('stopped'),
+      stateChange('pending'),
+      stateChange('running'),
+    ]);
   });
 });
 
@@ -243,10 +310,18 @@ describe('TerminateInstances, StopInstances and DescribeInstances', () => {
   });
 
   it('terminating a pending instance cancels its launch: it never reports running', async () => {
+    // Given a pending instance, terminated before its launch delay is over
+    const timers = await withManualTime();
     const id = await launch();
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-    await until(() => simulator.instance(id)?.state === 'terminated', 'terminated');
-    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    // When its launch delay has passed several times over
+    timers.advance(5 * 90_000);
+
+    // Then it is terminated with nothing left to happen, and never reported running
+    expect(simulator.instance(id)?.state).toBe('terminated');
+    expect(timers.pending).toBe(0);
+    await until(() => timeline(id).length === 3, 'the terminated event');
     expect(timeline(id)).toEqual([stateChange('pending'), stateChange('shutting-down'), stateChange('terminated')]);
   });
 
@@ -354,10 +429,18 @@ describe('event order', () => {
 
 describe('close', () => {
   it('stops every timer: no event after close', async () => {
+    // Given a pending instance
+    const timers = await withManualTime();
     const id = await launch();
+    expect(timers.pending).toBe(1);
+
+    // When the simulator closes and the launch delay passes
     await simulator.close();
     const count = events.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    timers.advance(5 * 90_000);
+
+    // Then no timer was left, no event came, and the instance never ran
+    expect(timers.pending).toBe(0);
     expect(events).toHaveLength(count);
     expect(simulator.instance(id)?.state).toBe('pending');
   });

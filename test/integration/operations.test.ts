@@ -32,7 +32,7 @@ async function expectNothingWritten(name: string) {
   expect(error.type).toBe('ResourceNotFound');
 }
 
-describe('CreateTrainingJob validation (SPEC section 2)', () => {
+describe("CreateTrainingJob validation, as SageMaker's", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['a name longer than 63 characters', { TrainingJobName: 'a'.repeat(64) }, /at 'TrainingJobName' .*length less than or equal to 63/],
     ['a name with an underscore', { TrainingJobName: 'bad_name' }, /at 'TrainingJobName' .*regular expression pattern/],

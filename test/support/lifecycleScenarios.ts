@@ -4,9 +4,10 @@ import { billableTimeInSeconds, trainingTimeInSeconds } from '../../shared/lifec
 import { JobHarness, type Backend } from './jobHarness.js';
 
 /**
- * The seed's four lifecycles and the other ends a job can come to, written once and run
- * twice: against the pure lifecycle (unit) and against the store on DynamoDB Local
- * (integration). Each asserts the SecondaryStatusTransitions transition by transition.
+ * The four lifecycles SageMaker documents for managed spot training (no interruption;
+ * interrupted once; interrupted twice until MaxWaitTimeInSeconds; never launched) and the other
+ * ends a job can come to, written once and run twice: against the pure lifecycle (unit) and
+ * against the store on DynamoDB Local (integration). Each asserts the SecondaryStatusTransitions transition by transition.
  */
 export function lifecycleScenarios(backend: () => Backend, prefix: string): void {
   const harness = (name: string) => new JobHarness(backend(), `${prefix}-${name}`);
@@ -21,7 +22,7 @@ export function lifecycleScenarios(backend: () => Backend, prefix: string): void
     await h.at(1000).report('uploading');
     await h.at(1040).report('completed');
 
-    // Then the transitions are exactly the seed's
+    // Then the transitions are exactly SageMaker's for an uninterrupted spot job
     expect(await h.lifecycle()).toEqual(['InProgress: Starting, Downloading, Training, Uploading', 'Completed: Completed']);
     const job = await h.job();
     expect(job.TrainingJobStatus).toBe('Completed');

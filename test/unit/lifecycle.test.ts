@@ -33,7 +33,7 @@ describe('the transition table', () => {
 });
 
 describe('savings', () => {
-  it("is the seed's (1 - Billable / Training) x 100: 100 and 500 give 80%", () => {
+  it("is SageMaker's (1 - Billable / Training) x 100: 100 and 500 give 80%", () => {
     expect(savingsPercent(500, 100)).toBe(80);
   });
 
