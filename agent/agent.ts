@@ -154,7 +154,7 @@ export class Agent {
         const now = await fingerprint(localPath);
         if (now === this.lastFingerprint) return;
         this.sequence += 1;
-        const uploaded = await uploadCheckpoint(config.s3, restore.CheckpointS3Uri as string, localPath, this.sequence, { attempt, instanceId });
+        const uploaded = await uploadCheckpoint(config.s3, restore.CheckpointS3Uri as string, localPath, this.sequence, { jobName: config.jobName, attempt, instanceId });
         this.lastFingerprint = now;
         await say(`checkpoint ${uploaded.id} uploaded (${uploaded.files} files, ${uploaded.bytes} bytes; ${why})`);
       });

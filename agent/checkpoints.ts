@@ -1,12 +1,12 @@
 import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { MANIFEST_NAME } from '../shared/protocol.js';
+import { checkpointFolder, MANIFEST_NAME } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
 
 /**
- * Checkpoints on S3, one immutable folder each under CheckpointConfig.S3Uri:
- *   <S3Uri>/ckpt-000000042/<the files of LocalPath>   then   <S3Uri>/ckpt-000000042/manifest.json
+ * Checkpoints on S3, one immutable folder each in the job's folder under CheckpointConfig.S3Uri:
+ *   <S3Uri>/<job>/ckpt-000000042/<the files of LocalPath>   then   <S3Uri>/<job>/ckpt-000000042/manifest.json
  * The manifest goes last and lists every file with its size: a folder without one is a
  * checkpoint cut off mid-upload, which nothing ever restores.
  */
@@ -46,11 +46,11 @@ export async function uploadCheckpoint(
   s3Uri: string,
   localPath: string,
   sequence: number,
-  meta: { attempt: number; instanceId: string },
+  meta: { jobName: string; attempt: number; instanceId: string },
 ): Promise<{ id: string; files: number; bytes: number }> {
   const { bucket, prefix } = parseS3Uri(s3Uri);
   const id = checkpointId(sequence);
-  const folder = `${prefix}${id}/`;
+  const folder = checkpointFolder(prefix, meta.jobName, id);
   // A snapshot first: the training process may rewrite files while they upload, and a
   // checkpoint must hold each file as it was at one moment, with the size the manifest says.
   const snapshot = `${localPath.replace(/\/$/, '')}.snapshot`;

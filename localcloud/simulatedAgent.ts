@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AgentPhase } from '../shared/lifecycle/decide.js';
-import { CONTROL_PREFIX, logKey, MANIFEST_NAME, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
+import { checkpointFolder, CONTROL_PREFIX, logKey, MANIFEST_NAME, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
 import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
@@ -223,7 +223,7 @@ export class SimulatedAgents {
   private async checkpoint(restore: RestoreInstruction, step: number, say: (line: string) => Promise<void>): Promise<void> {
     if (!restore.CheckpointS3Uri) return;
     const { bucket, prefix } = parseS3Uri(restore.CheckpointS3Uri);
-    const folder = `${prefix}step=${step}/`;
+    const folder = checkpointFolder(prefix, restore.TrainingJobName, `step=${step}`);
     const data = `weights at step ${step}`;
     await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}model.ckpt`, Body: data }));
     const manifest = { Step: step, Files: [{ Path: 'model.ckpt', Size: Buffer.byteLength(data) }], CreatedAt: new Date().toISOString() };

@@ -1,6 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { JobRecord } from './lifecycle/job.js';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { TRAINING_JOB_NAME, type Checkpoint, type JobRecord } from './lifecycle/job.js';
+import { parseS3Uri } from './s3uri.js';
 import {
+  checkpointFolder,
+  MANIFEST_NAME,
   requestsPrefix,
   restoreKey,
   type AgentReportBody,
@@ -40,6 +43,54 @@ export class ControlChannel {
   async request(jobName: string, attempt: number, kind: ControlRequestKind, reason: string, at: Date): Promise<void> {
     const body: ControlRequest = { Kind: kind, Reason: reason, Time: at.toISOString() };
     await this.put(`${requestsPrefix(jobName, attempt)}${kind}-${at.getTime()}-${reason}.json`, body);
+  }
+
+  /** The jobs that have a folder of checkpoints under a CheckpointConfig.S3Uri (at most `limit`). */
+  async checkpointJobs(s3Uri: string, limit = 1000): Promise<string[]> {
+    const { bucket, prefix } = parseS3Uri(s3Uri);
+    const jobs: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+      for (const folder of page.CommonPrefixes ?? []) {
+        const name = (folder.Prefix ?? '').slice(prefix.length, -1);
+        if (TRAINING_JOB_NAME.test(name)) jobs.push(name);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token && jobs.length < limit);
+    return jobs.slice(0, limit);
+  }
+
+  /**
+   * The latest complete checkpoint in a job's folder: the highest-numbered checkpoint whose
+   * manifest is there (a folder without one was cut off mid-upload).
+   */
+  async latestCheckpoint(s3Uri: string, job: string): Promise<Checkpoint | undefined> {
+    const { bucket, prefix } = parseS3Uri(s3Uri);
+    const home = checkpointFolder(prefix, job, '').slice(0, -1);
+    const candidates: { id: string; sequence: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: home, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+      for (const folder of page.CommonPrefixes ?? []) {
+        const id = (folder.Prefix ?? '').slice(home.length, -1);
+        const digits = /(\d{1,15})(?!.*\d)/.exec(id);
+        if (digits) candidates.push({ id, sequence: Number(digits[1]) });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    candidates.sort((a, b) => b.sequence - a.sequence);
+    for (const { id, sequence } of candidates) {
+      const key = `${checkpointFolder(prefix, job, id)}${MANIFEST_NAME}`;
+      try {
+        const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { Id: `${job}/${id}`, Sequence: sequence, ManifestUri: `s3://${bucket}/${key}`, Time: head.LastModified?.getTime() ?? 0 };
+      } catch (error) {
+        if ((error as { name?: string }).name === 'NotFound' || (error as { name?: string }).name === 'NoSuchKey') continue;
+        throw error;
+      }
+    }
+    return undefined;
   }
 
   /** The body of an agent report; a body that is missing, too large or not JSON reads as empty. */

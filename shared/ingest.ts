@@ -191,15 +191,10 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
     if (!services.config.allowedBuckets.includes(bucket)) return malformed('checkpoint manifest', `bucket ${bucket} is not an allowed checkpoint bucket`, key);
     const parsed = parseManifestKey(bucket, key);
     if (typeof parsed === 'string') return malformed('checkpoint manifest', parsed, key);
-    const owner = await services.store.checkpointOwner(parsed.location);
-    if (!owner) {
-      count('IgnoredEvent');
-      logger.info('ignored: no job checkpoints to this folder', { location: parsed.location, key });
-      return { status: 'ignored', detail: `no job owns s3://${parsed.location}` };
-    }
+    // The key names the job; the job's record says whether this is its folder.
     const outcome = await processJobEvent(
       services,
-      owner,
+      parsed.job,
       { type: 'checkpoint', time, checkpoint: { Id: parsed.checkpointId, Sequence: parsed.sequence, ManifestUri: `s3://${bucket}/${key}`, Time: time } },
       context,
     );

@@ -10,8 +10,9 @@ import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
  *   reports/<job>/attempt-<n>/<phase>.report.json       agent → control plane: downloaded, uploading, completed, failed
  *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
  *
- * Checkpoints live under the job's CheckpointConfig.S3Uri, one folder per checkpoint, the
- * manifest written last:  <S3Uri>/<checkpoint-id>/<files…>  then  <S3Uri>/<checkpoint-id>/manifest.json
+ * Checkpoints live under the job's CheckpointConfig.S3Uri, in a folder of the job's own (so two
+ * jobs naming one S3Uri never mix their checkpoints), one folder per checkpoint, the manifest
+ * written last:  <S3Uri>/<job>/<checkpoint-id>/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
  */
 export const REPORT_PREFIX = 'reports/';
 export const REPORT_SUFFIX = '.report.json';
@@ -72,23 +73,30 @@ export function parseReportKey(key: string): ParsedReportKey | string {
   return { job, attempt: Number(attempt), phase: phase as AgentPhase };
 }
 
+/** The folder of one checkpoint of a job: `<S3Uri prefix><job>/<checkpoint-id>/`. */
+export const checkpointFolder = (s3UriPrefix: string, job: string, checkpointId: string) => `${s3UriPrefix}${job}/${checkpointId}/`;
+
 export interface ParsedManifestKey {
-  /** `<bucket>/<folder>/`: where the job's checkpoints live, the key of its owner lookup. */
-  location: string;
+  /** `s3://<bucket>/<folder>/`: the CheckpointConfig.S3Uri the checkpoint was written under. */
+  s3Uri: string;
+  /** The job whose folder it is. */
+  job: string;
   checkpointId: string;
   sequence: number;
 }
 
-/** Reads `<folder>/<checkpoint-id>/manifest.json`; the checkpoint id must carry its sequence number. */
+/** Reads `<folder>/<job>/<checkpoint-id>/manifest.json`; the checkpoint id must carry its sequence number. */
 export function parseManifestKey(bucket: string, key: string): ParsedManifestKey | string {
   const parts = key.split('/');
-  if (parts.length < 2 || parts[parts.length - 1] !== MANIFEST_NAME) return `not a manifest key (<folder>/<checkpoint-id>/${MANIFEST_NAME})`;
+  if (parts.length < 3 || parts[parts.length - 1] !== MANIFEST_NAME) return `not a manifest key (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`;
   const checkpointId = parts[parts.length - 2] ?? '';
-  const folder = parts.slice(0, -2);
+  const job = parts[parts.length - 3] ?? '';
+  const folder = parts.slice(0, -3);
   if (folder.some((segment) => segment === '' || segment === '.' || segment === '..') || checkpointId === '' || checkpointId === '..') {
     return 'the key has an empty, "." or ".." path segment';
   }
+  if (!TRAINING_JOB_NAME.test(job)) return `'${job.slice(0, 80)}' is not a training job name (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`;
   const digits = /(\d{1,15})(?!.*\d)/.exec(checkpointId);
   if (!digits) return `checkpoint folder '${checkpointId.slice(0, 80)}' carries no sequence number (e.g. step=1200 or ckpt-000042)`;
-  return { location: `${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, checkpointId, sequence: Number(digits[1]) };
+  return { s3Uri: `s3://${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, job, checkpointId, sequence: Number(digits[1]) };
 }

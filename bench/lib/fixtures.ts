@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
-import { checkpointLocation, trainingJobArn } from '../../shared/api/operations.js';
+import { trainingJobArn } from '../../shared/api/operations.js';
 import type { Capacity, LaunchRequest, LaunchResult } from '../../shared/capacity/capacity.js';
 import { loadConfig, type Config } from '../../shared/config.js';
 import { ControlChannel } from '../../shared/control.js';
@@ -58,10 +58,9 @@ export function jobRecord(config: Config, name: string, options: { state: Fixtur
   return job;
 }
 
-/** Writes a job (and its checkpoint-folder item) through the store, and registers its instance. */
+/** Writes a job through the store, and registers its instance. */
 export async function putJob(store: JobStore, job: JobRecord, instanceId: string | undefined, now: EpochMillis): Promise<void> {
-  const location = job.Spec.CheckpointConfig ? checkpointLocation(job.Spec.CheckpointConfig.S3Uri) : undefined;
-  await store.create(job, location);
+  await store.create(job);
   if (instanceId) await store.registerInstances({ JobName: job.TrainingJobName, Attempt: job.CurrentAttempt, InstanceType: 'g5.xlarge' }, [instanceId], now);
 }
 

@@ -53,7 +53,7 @@ export async function handleSageMakerRequest(services: Services, request: HttpRe
   } catch {
     return failure(400, 'SerializationException', 'Request body is not valid JSON', requestId);
   }
-  const operations = createOperations({ store: services.store, config: services.config, now: services.now });
+  const operations = createOperations({ store: services.store, config: services.config, now: services.now, checkpoints: services.control });
   let result;
   try {
     result = await operations[operation as OperationName](input);

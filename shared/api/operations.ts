@@ -3,9 +3,9 @@ import type { Config } from '../config.js';
 import { applyEvent } from '../engine.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { effectsOnDelete, impliedEffects, type Effect } from '../lifecycle/decide.js';
-import { newJob, TRAINING_JOB_NAME, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
-import { TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
-import { parseS3Uri } from '../s3uri.js';
+import type { ControlChannel } from '../control.js';
+import { newJob, TRAINING_JOB_NAME, type Checkpoint, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
+import { isTerminal, TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
 import { JobExistsError, JobNotTerminalError, StaleRecordError, type JobStore, type ListSort } from '../store/jobStore.js';
 import { readCreateRequest } from './createRequest.js';
 import { FieldReader } from './fields.js';
@@ -15,6 +15,8 @@ export interface OperationDeps {
   store: JobStore;
   config: Config;
   now: () => EpochMillis;
+  /** Reads checkpoint folders, for a job that starts from a finished job's checkpoints; without it, none does. */
+  checkpoints?: Pick<ControlChannel, 'checkpointJobs' | 'latestCheckpoint'>;
 }
 
 /** What an operation answers, and the effects (launches, terminations) its write calls for. */
@@ -33,12 +35,6 @@ export function trainingJobArn(config: Config, name: string): string {
   return `arn:aws:sagemaker:${config.region}:${config.accountId}:training-job/${name.toLowerCase()}`;
 }
 
-/** The S3 folder a job's checkpoint manifests land in; the key of its owner lookup. */
-export function checkpointLocation(s3Uri: string): string {
-  const { bucket, prefix } = parseS3Uri(s3Uri);
-  return `${bucket}/${prefix}`;
-}
-
 function readJobName(input: unknown): string {
   const r = new FieldReader();
   const body = r.object(input, 'request body', true);
@@ -48,13 +44,31 @@ function readJobName(input: unknown): string {
   return name as string;
 }
 
-export function createOperations({ store, config, now }: OperationDeps) {
+export function createOperations({ store, config, now, checkpoints }: OperationDeps) {
+  /**
+   * A job whose checkpoint folder already holds checkpoints of finished jobs starts from the
+   * latest of them, as SageMaker restores whatever its S3Uri holds. An unfinished job's
+   * checkpoints stay its own: each job writes in a folder of its own under the S3Uri.
+   */
+  async function inheritedCheckpoint(s3Uri: string): Promise<Checkpoint | undefined> {
+    let latest: Checkpoint | undefined;
+    if (!checkpoints) return undefined;
+    for (const name of await checkpoints.checkpointJobs(s3Uri)) {
+      const owner = await store.get(name);
+      if (owner && !isTerminal(owner.SecondaryStatus)) continue;
+      const checkpoint = await checkpoints.latestCheckpoint(s3Uri, name);
+      if (checkpoint && (!latest || checkpoint.Time > latest.Time)) latest = checkpoint;
+    }
+    return latest;
+  }
+
   async function createTrainingJob(input: unknown): Promise<OperationResult> {
     const spec = readCreateRequest(input, config);
     const arn = trainingJobArn(config, spec.TrainingJobName);
-    const job = newJob({ spec, arn, now: now() });
+    const checkpoint = spec.CheckpointConfig ? await inheritedCheckpoint(spec.CheckpointConfig.S3Uri) : undefined;
+    const job = newJob({ spec, arn, now: now(), ...(checkpoint ? { checkpoint } : {}) });
     try {
-      await store.create(job, spec.CheckpointConfig ? checkpointLocation(spec.CheckpointConfig.S3Uri) : undefined);
+      await store.create(job);
     } catch (error) {
       if (error instanceof JobExistsError) {
         throw new ApiError(

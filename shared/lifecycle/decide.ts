@@ -1,5 +1,6 @@
 import { DEFAULT_SETTINGS, endingWatchdog, exceededLimit, LAUNCH_WATCHDOG_MS, launchWatchdog, RECLAIM_MAX_CHECKS, RECLAIM_RECHECK_MS, type ExceededLimit } from './deadlines.js';
 import {
+  checkpointHome,
   currentAttempt,
   launchClientToken,
   liveInstanceIds,
@@ -780,6 +781,11 @@ function onReclaimed(job: JobRecord, event: Extract<JobEvent, { type: 'reclaimed
 
 function onCheckpoint(job: JobRecord, event: Extract<JobEvent, { type: 'checkpoint' }>, at: EpochMillis): Decision {
   if (isTerminal(job.SecondaryStatus)) return ignore('terminal', `job is ${job.SecondaryStatus}`);
+  const home = checkpointHome(job);
+  const rest = home && event.checkpoint.ManifestUri.startsWith(home) ? event.checkpoint.ManifestUri.slice(home.length) : undefined;
+  if (rest === undefined || rest.split('/').length !== 2) {
+    return ignore('not-applicable', `${event.checkpoint.ManifestUri} is not in the job's checkpoint folder ${home ?? '(none)'}`);
+  }
   const latest = job.LatestCheckpoint;
   if (latest && event.checkpoint.Sequence <= latest.Sequence) {
     const reason = event.checkpoint.Sequence === latest.Sequence ? 'duplicate' : 'stale';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseS3Uri } from '../s3uri.js';
 import { MESSAGES, primaryStatusOf, type SecondaryStatus, type TrainingJobStatus } from './statuses.js';
 import { INITIAL_STATUS } from './transitions.js';
 
@@ -141,9 +142,11 @@ export interface NewJobInput {
   spec: TrainingJobSpec;
   arn: string;
   now: EpochMillis;
+  /** A finished job's checkpoint in the same folder, to start from. */
+  checkpoint?: Checkpoint;
 }
 
-export function newJob({ spec, arn, now }: NewJobInput): JobRecord {
+export function newJob({ spec, arn, now, checkpoint }: NewJobInput): JobRecord {
   const firstAttempt = newAttempt(1, spec.ResourceConfig.InstanceType, spec.EnableManagedSpotTraining ? 'spot' : 'on-demand', now);
   return {
     TrainingJobName: spec.TrainingJobName,
@@ -159,6 +162,7 @@ export function newJob({ spec, arn, now }: NewJobInput): JobRecord {
     CurrentInstanceIds: [],
     Interruptions: [],
     RebalanceRecommendations: [],
+    ...(checkpoint ? { LatestCheckpoint: checkpoint } : {}),
     RetriesUsed: 0,
     RecentEventKeys: [],
     Version: 0,
@@ -187,6 +191,17 @@ export function currentAttempt(job: JobRecord): Attempt {
 /** Instances of the attempt that have not yet stopped or terminated. */
 export function liveInstanceIds(attempt: Attempt): string[] {
   return attempt.InstanceIds.filter((id) => !attempt.GoneInstanceIds.includes(id));
+}
+
+/**
+ * Where a job's own checkpoints live: a folder named for the job under CheckpointConfig.S3Uri,
+ * so that jobs sharing one S3Uri never read or record each other's checkpoints.
+ */
+export function checkpointHome(job: Pick<JobRecord, 'TrainingJobName' | 'Spec'>): string | undefined {
+  const s3Uri = job.Spec.CheckpointConfig?.S3Uri;
+  if (!s3Uri) return undefined;
+  const { bucket, prefix } = parseS3Uri(s3Uri);
+  return `s3://${bucket}/${prefix}${job.TrainingJobName}/`;
 }
 
 /** Instance launches are idempotent per (job, attempt, launch request): EC2's ClientToken. */

@@ -57,7 +57,8 @@ export interface ListPage {
 
 /** The job store: conditional writes only, every read of the hot path consistent. */
 export interface JobStore {
-  create(job: JobRecord, checkpointLocation?: string): Promise<void>;
+  create(job: JobRecord): Promise<void>;
+  /** Names are one job whatever their case: `X-Case` finds the job created as `x-case`. */
   get(name: string): Promise<JobRecord | undefined>;
   /** Writes a decision made on `before`; throws StaleRecordError when `before` is no longer what is stored. */
   write(before: JobRecord, decision: Extract<Decision, { kind: 'apply' }>): Promise<void>;
@@ -66,14 +67,16 @@ export interface JobStore {
   list(query: ListQuery): Promise<ListPage>;
   registerInstances(owner: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void>;
   instanceOwner(instanceId: string): Promise<InstanceOwner | undefined>;
-  checkpointOwner(location: string): Promise<string | undefined>;
   /** Names of unfinished jobs whose next deadline is at or before `now`, from the sparse deadline index. */
   dueJobs(now: EpochMillis, limit?: number): Promise<string[]>;
 }
 
-const jobKey = (name: string) => `job#${name}`;
+/**
+ * Two names that differ only in case are one job: its ARN is lower-cased, and two jobs must
+ * never share an ARN, so uniqueness and lookups ignore case.
+ */
+const jobKey = (name: string) => `job#${name.toLowerCase()}`;
 const instanceKey = (id: string) => `instance#${id}`;
-const checkpointKey = (location: string) => `checkpoints#${location}`;
 
 /** Creation time as a sortable string: 13 digits of epoch millis. */
 const sortableTime = (t: EpochMillis) => String(Math.max(0, Math.floor(t))).padStart(13, '0');
@@ -110,21 +113,12 @@ export class DynamoJobStore implements JobStore {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async create(job: JobRecord, checkpointLocation?: string): Promise<void> {
+  async create(job: JobRecord): Promise<void> {
     const jobItem = { pk: jobKey(job.TrainingJobName), ...job, ...indexAttributes(job) };
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' } },
-            ...(checkpointLocation
-              ? [{ Put: { TableName: this.tableName, Item: { pk: checkpointKey(checkpointLocation), JobName: job.TrainingJobName } } }]
-              : []),
-          ],
-        }),
-      );
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (error) {
-      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+      if (error instanceof ConditionalCheckFailedException) {
         throw new JobExistsError(`Training job ${job.TrainingJobName} already exists`);
       }
       throw error;
@@ -320,13 +314,6 @@ export class DynamoJobStore implements JobStore {
     );
     if (!Item) return undefined;
     return { JobName: String(Item.JobName), Attempt: Number(Item.Attempt), InstanceType: String(Item.InstanceType) };
-  }
-
-  async checkpointOwner(location: string): Promise<string | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: checkpointKey(location) }, ConsistentRead: true }),
-    );
-    return Item ? String(Item.JobName) : undefined;
   }
 
   async dueJobs(now: EpochMillis, limit = 1000): Promise<string[]> {

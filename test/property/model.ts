@@ -18,7 +18,7 @@
  *     ticks — the job reaches a terminal status within a few rounds, and no instance launched
  *     for it is left running.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { handleSageMakerRequest } from '../../shared/api/http.js';
 import { secondaryStatusTransitions } from '../../shared/api/views.js';
@@ -252,10 +252,14 @@ export class FakeCapacity implements Capacity {
 /** S3 as the ControlChannel uses it: PutObject and GetObject, in memory. */
 export class MemoryS3 {
   readonly objects = new Map<string, string>();
+  readonly modified = new Map<string, number>();
+  /** The time objects are written at (the model's clock). */
+  now: () => number = () => Date.now();
   async send(command: unknown): Promise<unknown> {
     if (command instanceof PutObjectCommand) {
       const { Bucket, Key, Body } = command.input;
       this.objects.set(`${Bucket}/${Key}`, String(Body));
+      this.modified.set(`${Bucket}/${Key}`, this.now());
       return {};
     }
     if (command instanceof GetObjectCommand) {
@@ -263,6 +267,24 @@ export class MemoryS3 {
       const body = this.objects.get(`${Bucket}/${Key}`);
       if (body === undefined) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
       return { ContentLength: Buffer.byteLength(body), Body: { transformToString: async () => body } };
+    }
+    if (command instanceof HeadObjectCommand) {
+      const { Bucket, Key } = command.input;
+      if (!this.objects.has(`${Bucket}/${Key}`)) throw Object.assign(new Error('Not Found'), { name: 'NotFound' });
+      return { LastModified: new Date(this.modified.get(`${Bucket}/${Key}`) ?? 0) };
+    }
+    if (command instanceof ListObjectsV2Command) {
+      // One page, folders by the delimiter: enough for the checkpoint folders the API looks at.
+      const { Bucket, Prefix = '', Delimiter } = command.input;
+      const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${Bucket}/${Prefix}`)).map((k) => k.slice(`${Bucket}/`.length));
+      const folders = new Set<string>();
+      const contents: { Key: string }[] = [];
+      for (const key of keys.sort()) {
+        const cut = Delimiter ? key.indexOf(Delimiter, Prefix.length) : -1;
+        if (cut >= 0) folders.add(key.slice(0, cut + 1));
+        else contents.push({ Key: key });
+      }
+      return { Contents: contents, CommonPrefixes: [...folders].map((Prefix) => ({ Prefix })), IsTruncated: false };
     }
     throw new Error(`MemoryS3: unsupported command ${(command as { constructor: { name: string } }).constructor.name}`);
   }
@@ -473,7 +495,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
       }
       case 'checkpoint': {
         // The agent writes the checkpoint's files, then its manifest: only then is there an event.
-        const key = `${checkpointFolder}/step=${cmd.seq}/manifest.json`;
+        const key = `${checkpointFolder}/${name}/step=${cmd.seq}/manifest.json`;
         uploaded.add(`s3://${DATA_BUCKET}/${key}`);
         const raw = s3Event(DATA_BUCKET, key);
         await send({ label: `manifest step=${cmd.seq}`, run: () => ingestS3Notification(services, raw) }, cmd.delay);

@@ -3,7 +3,7 @@ import { applyEvent, type Outcome } from '../../shared/engine.js';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
 import { trainingJobArn } from '../../shared/api/operations.js';
 import { decide, type AgentPhase, type Effect, type JobEvent } from '../../shared/lifecycle/decide.js';
-import { currentAttempt, newJob, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
+import { checkpointHome, currentAttempt, newJob, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
 import type { InstancePrices } from '../../shared/lifecycle/money.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 
@@ -190,10 +190,11 @@ export class JobHarness {
 
   async checkpoint(sequence: number): Promise<Outcome> {
     const id = `step=${sequence}`;
+    const home = checkpointHome(await this.job()) ?? `s3://spot-training-data/checkpoints/${this.name}/`;
     return this.send({
       type: 'checkpoint',
       time: this.now,
-      checkpoint: { Id: id, Sequence: sequence, ManifestUri: `s3://spot-training-data/checkpoints/${this.name}/${id}/manifest.json`, Time: this.now },
+      checkpoint: { Id: id, Sequence: sequence, ManifestUri: `${home}${id}/manifest.json`, Time: this.now },
     });
   }
 
