@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { MANIFEST_NAME } from '../shared/protocol.js';
+import { groupByDelimiter, type ListingStore } from './s3rverListing.js';
 import { tableDefinition } from '../shared/store/table.js';
 import { startDynamoDbLocal, type DynamoDbLocalHandle } from './dynamodbLocal.js';
 import { Ec2Simulator } from './ec2Simulator.js';
@@ -71,15 +72,18 @@ function lambdaContext(name: string): Record<string, unknown> {
   return { functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 30_000, callbackWaitsForEmptyEventLoop: false };
 }
 
+/**
+ * The request body, or undefined when it is over `limit`. The rest of an oversized body is read
+ * and dropped rather than the connection cut, so the client gets its 413 instead of a reset.
+ */
 async function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -126,6 +130,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       directory: join(dataDir, 's3'),
       configureBuckets: allowed.map((name) => ({ name, configs: [] })),
     });
+    groupByDelimiter((s3rver as unknown as { store: ListingStore }).store);
     const s3Address = await s3rver.run();
     stoppers.push(() => s3rver.close());
     const endpoints = {

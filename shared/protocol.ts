@@ -17,6 +17,9 @@ import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
 export const REPORT_PREFIX = 'reports/';
 export const REPORT_SUFFIX = '.report.json';
 export const CONTROL_PREFIX = 'control/';
+export const LOG_PREFIX = 'logs/';
+/** The control bucket's own prefixes: no checkpoint, output or input location may be inside them. */
+export const PROTOCOL_PREFIXES = [CONTROL_PREFIX, REPORT_PREFIX, LOG_PREFIX] as const;
 export const MANIFEST_NAME = 'manifest.json';
 export const AGENT_PHASES: readonly AgentPhase[] = ['downloaded', 'uploading', 'completed', 'failed'];
 
@@ -24,7 +27,7 @@ export const attemptFolder = (job: string, attempt: number) => `${job}/attempt-$
 export const restoreKey = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}restore.json`;
 export const requestsPrefix = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}requests/`;
 export const reportKey = (job: string, attempt: number, phase: AgentPhase) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}${phase}${REPORT_SUFFIX}`;
-export const logKey = (job: string, attempt: number, instanceId: string) => `logs/${attemptFolder(job, attempt)}${instanceId}.log`;
+export const logKey = (job: string, attempt: number, instanceId: string) => `${LOG_PREFIX}${attemptFolder(job, attempt)}${instanceId}.log`;
 
 export type ControlRequestKind = 'checkpoint' | 'stop';
 

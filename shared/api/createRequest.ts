@@ -2,7 +2,9 @@ import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import { TRAINING_JOB_NAME, type InstanceAction, type TrainingJobSpec } from '../lifecycle/job.js';
 import { parseS3Uri, S3UriError } from '../s3uri.js';
+import { PROTOCOL_PREFIXES } from '../protocol.js';
 import { FieldReader } from './fields.js';
+import { SAGEMAKER_TRAINING_INSTANCE_TYPES } from './instanceTypes.js';
 
 /** EC2 instance types, optionally with SageMaker's `ml.` prefix, which is mapped away. */
 const INSTANCE_TYPE = /^(ml\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$/;
@@ -31,6 +33,14 @@ export function mapInstanceType(type: string): string {
   return type.startsWith('ml.') ? type.slice(3) : type;
 }
 
+/** An instance type a job can launch on: one SageMaker trains on, or one the price table names. */
+function knownInstanceType(reader: FieldReader, type: string | undefined, path: string, config: Config): void {
+  if (type === undefined) return;
+  const plain = mapInstanceType(type);
+  if (SAGEMAKER_TRAINING_INSTANCE_TYPES.has(plain) || plain in config.prices) return;
+  reader.problem(path, type, `be an instance type SageMaker trains on (such as ml.g5.xlarge or g5.xlarge; ${SAGEMAKER_TRAINING_INSTANCE_TYPES.size} in all) or one in the deployment's price table`);
+}
+
 function s3Uri(reader: FieldReader, obj: Record<string, unknown> | undefined, key: string, path: string, config: Config, required: boolean): string | undefined {
   const uri = reader.string(obj, key, path, { required, min: 1, max: 1024 });
   if (uri === undefined) return undefined;
@@ -38,6 +48,14 @@ function s3Uri(reader: FieldReader, obj: Record<string, unknown> | undefined, ke
     const location = parseS3Uri(uri);
     if (!config.allowedBuckets.includes(location.bucket)) {
       reader.invalid(`${path} ${uri} is in bucket ${location.bucket}, which this deployment does not allow; allowed: ${config.allowedBuckets.join(', ')}`);
+      return undefined;
+    }
+    // The control bucket's protocol prefixes belong to the agent protocol: a job's objects there
+    // would be read as instructions and reports (and its manifests never as checkpoints).
+    if (location.bucket === config.controlBucket && (location.prefix === '' || PROTOCOL_PREFIXES.some((p) => location.prefix.startsWith(p)))) {
+      reader.invalid(
+        `${path} ${uri} is inside the control bucket's own ${location.prefix === '' ? 'root' : `prefix ${location.prefix.split('/')[0]}/`}, which holds the agent protocol (${PROTOCOL_PREFIXES.join(', ')}); use a folder such as s3://${config.controlBucket}/checkpoints/ or s3://${config.controlBucket}/output/`,
+      );
       return undefined;
     }
     return `s3://${location.bucket}/${location.prefix}`;
@@ -82,6 +100,7 @@ export function readCreateRequest(input: unknown, config: Config): TrainingJobSp
   const resources = r.object(req.ResourceConfig, 'ResourceConfig', true);
   if (resources) r.onlyKnown(resources, 'ResourceConfig', ['InstanceType', 'InstanceCount', 'VolumeSizeInGB']);
   const instanceType = r.string(resources, 'InstanceType', 'ResourceConfig.InstanceType', { required: true, min: 3, max: 64, pattern: INSTANCE_TYPE });
+  knownInstanceType(r, instanceType, 'ResourceConfig.InstanceType', config);
   const instanceCount = r.integer(resources, 'InstanceCount', 'ResourceConfig.InstanceCount', { required: true, min: 1, max: Number.MAX_SAFE_INTEGER });
   const volume = r.integer(resources, 'VolumeSizeInGB', 'ResourceConfig.VolumeSizeInGB', { min: 1, max: 16384 });
 
@@ -124,6 +143,7 @@ export function readCreateRequest(input: unknown, config: Config): TrainingJobSp
       r.problem(path, value, `satisfy regular expression pattern: ${INSTANCE_TYPE.source}`);
       return undefined;
     }
+    knownInstanceType(r, value, path, config);
     return mapInstanceType(value);
   });
   const onDemandAfter = r.integer(spotOptions, 'OnDemandFallbackAfterSeconds', 'SpotOptions.OnDemandFallbackAfterSeconds', { min: 0, max: MAX_RUNTIME_LIMIT });

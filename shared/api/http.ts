@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../errors.js';
+import { describeJsonProblem, jsonProblem, MAX_JSON_DEPTH, textDepth } from '../jsonShape.js';
 import { logger } from '../observability.js';
 import { runEffects, type Services } from '../processor.js';
 import { createOperations, OPERATIONS, type OperationName } from './operations.js';
@@ -47,12 +48,18 @@ export async function handleSageMakerRequest(services: Services, request: HttpRe
   if (size > MAX_BODY_BYTES) {
     return failure(413, 'ValidationException', `Request body is ${size} bytes; the limit is ${MAX_BODY_BYTES} bytes`, requestId);
   }
+  if (textDepth(request.body) > MAX_JSON_DEPTH) {
+    return failure(400, 'SerializationException', `Request body is nested more than ${MAX_JSON_DEPTH} levels deep`, requestId);
+  }
   let input: unknown;
   try {
     input = request.body.trim() === '' ? {} : JSON.parse(request.body);
   } catch {
     return failure(400, 'SerializationException', 'Request body is not valid JSON', requestId);
   }
+  // Whatever is accepted must work downstream: a string that is not Unicode is refused, by name.
+  const problem = jsonProblem(input);
+  if (problem) return failure(400, problem.kind === 'too-deep' ? 'SerializationException' : 'ValidationException', describeJsonProblem(problem), requestId);
   const operations = createOperations({ store: services.store, config: services.config, now: services.now, checkpoints: services.control });
   let result;
   try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeJsonProblem, jsonProblem } from '../jsonShape.js';
 
 /**
  * EventBridge's envelope. `id` and `time` are kept: `time` is when the thing happened (second
@@ -24,6 +25,9 @@ export class MalformedEventError extends Error {}
 
 /** Parses or explains, naming each field that is wrong. */
 export function parseEvent<T extends z.ZodTypeAny>(schema: T, event: unknown): z.infer<T> {
+  // Before the schema, which reads recursively: an event nested deeper than any AWS sends is dropped.
+  const problem = jsonProblem(event);
+  if (problem?.kind === 'too-deep') throw new MalformedEventError(describeJsonProblem(problem));
   const parsed = schema.safeParse(event);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);

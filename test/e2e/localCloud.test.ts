@@ -125,6 +125,43 @@ describe("SageMaker's four spot lifecycles through the public endpoints", () => 
   });
 });
 
+describe('two jobs naming one checkpoint folder', () => {
+  it('never mix their checkpoints, and a later job starts from the finished one\'s latest', async () => {
+    const shared = { CheckpointConfig: { S3Uri: 's3://spot-training-data/ckpt/shared/' } };
+    // Given job A training on a type with capacity, and job B on one without (it never runs)
+    await api.call('CreateTrainingJob', job('shared-a', { ...shared, HyperParameters: { sim_training_seconds: '200' } }));
+    await api.call('CreateTrainingJob', job('shared-b', { ...shared, ResourceConfig: { InstanceType: 'p3.2xlarge', InstanceCount: 1, VolumeSizeInGB: 50 } }));
+    const training = await waitFor(api, 'shared-a', (j) => j.SecondaryStatus === 'Training' && j.LatestCheckpoint !== undefined, 60_000);
+    // When A is interrupted and goes on
+    await putWarning(currentInstance(training));
+    const done = await waitFor(api, 'shared-a', finished, 90_000);
+    expect(done.TrainingJobStatus).toBe('Completed');
+    // Then A's checkpoints are its own, in its own folder, and B has none
+    type WithCheckpoint = Described & { LatestCheckpoint?: { CheckpointId: string; ManifestUri: string } };
+    const a = await api.call<WithCheckpoint>('DescribeTrainingJob', { TrainingJobName: 'shared-a' });
+    const b = await api.call<WithCheckpoint>('DescribeTrainingJob', { TrainingJobName: 'shared-b' });
+    expect(a.LatestCheckpoint?.ManifestUri).toMatch(/^s3:\/\/spot-training-data\/ckpt\/shared\/shared-a\//);
+    expect(b.LatestCheckpoint).toBeUndefined();
+    // And A's second attempt restored A's latest checkpoint, not an older one
+    expect(done.SecondaryStatusTransitions[5]?.StatusMessage).toMatch(/Restoring the latest checkpoint/);
+    // A new job on the same folder starts from the finished job's latest checkpoint
+    await api.call('CreateTrainingJob', job('shared-c', { ...shared, ResourceConfig: { InstanceType: 'p3.2xlarge', InstanceCount: 1, VolumeSizeInGB: 50 } }));
+    const c = await api.call<WithCheckpoint>('DescribeTrainingJob', { TrainingJobName: 'shared-c' });
+    expect(c.LatestCheckpoint?.ManifestUri).toBe(a.LatestCheckpoint?.ManifestUri);
+    await api.call('StopTrainingJob', { TrainingJobName: 'shared-b' });
+    await api.call('StopTrainingJob', { TrainingJobName: 'shared-c' });
+  }, 150_000);
+});
+
+describe('a request body over the limit', () => {
+  it('gets its 413, not a reset connection', async () => {
+    const body = JSON.stringify({ TrainingJobName: 'too-big', HyperParameters: { blob: 'x'.repeat(6 * 1024 * 1024) } });
+    const response = await fetch(cloud.endpoints.api, { method: 'POST', headers: { 'x-amz-target': 'SageMaker.CreateTrainingJob', 'content-type': 'application/x-amz-json-1.1' }, body });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { __type: string }).__type).toBe('ValidationException');
+  });
+});
+
 describe('events the system must shrug off', () => {
   it('an event for an unknown instance and a malformed event write nothing and are not retried', async () => {
     const before = await api.call<{ TrainingJobSummaries: unknown[] }>('ListTrainingJobs', { MaxResults: 100 });

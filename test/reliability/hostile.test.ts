@@ -34,10 +34,10 @@ afterAll(async () => {
 });
 afterEach(() => useServices(undefined));
 
-function install(): void {
+function install(config = TEST_CONFIG): void {
   capacity = new FakeCapacity();
   const services: Services = {
-    config: TEST_CONFIG,
+    config,
     store: table.store,
     capacity,
     control: new ControlChannel(new MemoryS3().asClient(), TEST_CONFIG.controlBucket),
@@ -123,5 +123,82 @@ describe('hostile API requests', () => {
     expect(error.__type).toBe('ValidationException');
     expect(error.message).toMatch(/Request body is \d+ bytes; the limit is 1048576 bytes/);
     expect(await items()).toBe(before);
+  });
+});
+
+describe('requests and events that once got a 500, a retry or a job that could never work', () => {
+  const call = (operation: string, body: string) =>
+    apiHandler({ headers: { 'X-Amz-Target': `SageMaker.${operation}`, 'Content-Type': 'application/x-amz-json-1.1' }, body, requestContext: { http: { method: 'POST' } } }, context) as Promise<{
+      statusCode: number;
+      body: string;
+    }>;
+  const request = (name: string, overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      TrainingJobName: name,
+      AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File' },
+      ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 50 },
+      StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+      OutputDataConfig: { S3OutputPath: 's3://spot-training-data/output' },
+      ...overrides,
+    });
+  const refused = async (operation: string, body: string, type: string, text: string | RegExp) => {
+    const before = await items();
+    const response = await call(operation, body);
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    const error = JSON.parse(response.body) as { __type: string; message: string };
+    expect(error.__type).toBe(type);
+    expect(error.message).toMatch(text);
+    expect(await items()).toBe(before);
+  };
+
+  it.each(['CreateTrainingJob', 'DescribeTrainingJob', 'StopTrainingJob', 'ListTrainingJobs'])('%s with a body nested 5,000 levels deep: 400 SerializationException', async (operation) => {
+    install();
+    await refused(operation, `${'['.repeat(5000)}${']'.repeat(5000)}`, 'SerializationException', /nested more than 64 levels/);
+    await refused(operation, `{"a":${'{"a":'.repeat(5000)}1${'}'.repeat(5001)}`, 'SerializationException', /nested more than 64 levels/);
+  });
+
+  it('a lone UTF-16 surrogate anywhere in a request is refused, naming the field', async () => {
+    install();
+    await refused('CreateTrainingJob', request('lone-surrogate', { CheckpointConfig: { S3Uri: 's3://spot-training-data/ckpt/\ud800' } }), 'ValidationException', /CheckpointConfig\.S3Uri is not valid Unicode/);
+    await refused('CreateTrainingJob', request('lone-surrogate', { Environment: { KEY: 'x\udc00' } }), 'ValidationException', /Environment\.KEY is not valid Unicode/);
+    // A well-formed pair is text like any other.
+    const response = await call('CreateTrainingJob', request('surrogate-pair', { HyperParameters: { emoji: '\ud83d\ude00' } }));
+    expect(response.statusCode).toBe(200);
+  });
+
+  it.each(['control', 'reports', 'logs'])("a location inside the control bucket's %s/ prefix is refused for checkpoints and output", async (prefix) => {
+    // A deployment that lets jobs write into the control bucket (as one without other buckets does)
+    install({ ...TEST_CONFIG, allowedBuckets: [...TEST_CONFIG.allowedBuckets, TEST_CONFIG.controlBucket] });
+    const control = TEST_CONFIG.controlBucket;
+    await refused('CreateTrainingJob', request('in-control', { CheckpointConfig: { S3Uri: `s3://${control}/${prefix}/in-control` } }), 'ValidationException', /CheckpointConfig\.S3Uri .* holds the agent protocol/);
+    await refused('CreateTrainingJob', request('in-control', { OutputDataConfig: { S3OutputPath: `s3://${control}/${prefix}/` } }), 'ValidationException', /OutputDataConfig\.S3OutputPath .* holds the agent protocol/);
+  });
+
+  it('an instance type no one can launch is refused at create, naming it', async () => {
+    install();
+    await refused('CreateTrainingJob', request('zz9', { ResourceConfig: { InstanceType: 'zz9.huge', InstanceCount: 1, VolumeSizeInGB: 50 } }), 'ValidationException', /zz9\.huge.*ResourceConfig\.InstanceType|ResourceConfig\.InstanceType.*zz9\.huge/);
+    await refused(
+      'CreateTrainingJob',
+      request('zz9', { EnableManagedSpotTraining: true, StoppingCondition: { MaxRuntimeInSeconds: 600, MaxWaitTimeInSeconds: 600 }, SpotOptions: { FallbackInstanceTypes: ['g5.2xlarge', 'zz9.huge'] } }),
+      'ValidationException',
+      /'zz9\.huge' at 'SpotOptions\.FallbackInstanceTypes\.2\.member'/,
+    );
+  });
+
+  it('names that differ only in case are one job: the second is refused, and either name finds the first', async () => {
+    install();
+    expect((await call('CreateTrainingJob', request('X-Case'))).statusCode).toBe(200);
+    await refused('CreateTrainingJob', request('x-case'), 'ResourceInUse', /training-job\/x-case/);
+    const described = JSON.parse((await call('DescribeTrainingJob', JSON.stringify({ TrainingJobName: 'x-CASE' }))).body) as { TrainingJobName: string; TrainingJobArn: string };
+    expect(described).toMatchObject({ TrainingJobName: 'X-Case', TrainingJobArn: expect.stringMatching(/:training-job\/x-case$/) });
+  });
+
+  it('an EventBridge event whose detail is nested 10,000 levels deep is dropped as malformed, not retried', async () => {
+    install();
+    let detail: Record<string, unknown> = { 'instance-id': 'i-0123456789abcdef0', state: 'running' };
+    for (let i = 0; i < 10_000; i++) detail = { nested: detail, 'instance-id': 'i-0123456789abcdef0', state: 'running' };
+    const result = (await instanceStateChange({ ...ec2Envelope, 'detail-type': 'EC2 Instance State-change Notification', detail }, context)) as { status: string; detail?: string };
+    expect(result).toMatchObject({ status: 'malformed', detail: expect.stringContaining('nested more than 64 levels') });
   });
 });
