@@ -6,12 +6,14 @@ import { JOB_NAME_OPTION, jobName } from '../flags.js';
 import { buildReport, reportHtml, reportText, type CheckpointSeen } from '../report.js';
 
 /** `spotctl report`: a job's timeline, attempts, time and money (cli/report.ts renders them). */
-/** Every complete checkpoint in the job's CheckpointConfig.S3Uri (its manifests), best effort. */
+/** Every complete checkpoint in the job's folder under its CheckpointConfig.S3Uri (its manifests), best effort. */
 async function listCheckpoints(ctx: Context, job: JobView, io: Io): Promise<CheckpointSeen[]> {
   const uri = job.CheckpointConfig?.S3Uri;
   const match = uri ? /^s3:\/\/([^/]+)\/(.*)$/.exec(uri) : null;
   if (!match) return [];
-  const [, bucket = '', prefix = ''] = match;
+  const [, bucket = '', folder = ''] = match;
+  // Each job's checkpoints are in a folder of its own under the S3Uri.
+  const prefix = `${folder === '' || folder.endsWith('/') ? folder : `${folder}/`}${job.TrainingJobName}/`;
   const s3 = await ctx.s3();
   try {
     const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');

@@ -58,8 +58,12 @@ export type Cmd =
    * lagging behind RunInstances. Shorter than the 2 minutes between looks, as EC2's lag is.
    */
   | { k: 'lag' }
-  | { k: 'running'; sel: Sel; idx: number; delay: boolean }
-  | { k: 'gone'; sel: Sel; idx: number; state: 'stopped' | 'shutting-down' | 'terminated'; delay: boolean }
+  /** `late`: the instance's first `running` delivered again, with its first time; EC2's truth does not move. */
+  | { k: 'running'; sel: Sel; idx: number; delay: boolean; late?: boolean }
+  /** `forged`: sent with the synthetic source by anyone allowed to call PutEvents; EC2's truth does not move. */
+  | { k: 'gone'; sel: Sel; idx: number; state: 'stopped' | 'shutting-down' | 'terminated'; delay: boolean; forged?: boolean }
+  /** The local cloud restarts: every instance is lost, and reported terminated as EC2 would. */
+  | { k: 'restart' }
   | { k: 'warn'; sel: Sel; idx: number; action: 'terminate' | 'stop' | 'hibernate'; delay: boolean }
   | { k: 'rebalance'; sel: Sel; idx: number; delay: boolean }
   | { k: 'report'; off: -1 | 0 | 1; phase: AgentPhase; exitCode: number; delay: boolean }
@@ -84,6 +88,8 @@ export interface JobShape {
   capacityAtStart: boolean;
   /** The first launch reaches EC2 and its response is lost (absent in histories kept from before). */
   firstLaunchLost?: boolean;
+  /** A second job, which never gets capacity, names the same CheckpointConfig.S3Uri. */
+  sharedFolder?: boolean;
 }
 
 export interface History {
@@ -102,11 +108,19 @@ const leaf: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('capacity' as const), available: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('crash' as const), when: fc.constantFrom<'before' | 'after'>('before', 'after') }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('lag' as const) }) },
-  { weight: 5, arbitrary: fc.record({ k: fc.constant('running' as const), sel, idx, delay }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('running' as const), sel, idx, delay, late: fc.constantFrom(false, false, false, true) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ k: fc.constant('gone' as const), sel, idx, state: fc.constantFrom<'stopped' | 'shutting-down' | 'terminated'>('stopped', 'shutting-down', 'terminated'), delay }),
+    arbitrary: fc.record({
+      k: fc.constant('gone' as const),
+      sel,
+      idx,
+      state: fc.constantFrom<'stopped' | 'shutting-down' | 'terminated'>('stopped', 'shutting-down', 'terminated'),
+      delay,
+      forged: fc.constantFrom(false, false, false, true),
+    }),
   },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('restart' as const) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('warn' as const), sel, idx, action: fc.constantFrom<'terminate' | 'stop' | 'hibernate'>('terminate', 'stop', 'hibernate'), delay }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('rebalance' as const), sel, idx, delay }) },
   {
@@ -144,6 +158,7 @@ export const jobShapeArb: fc.Arbitrary<JobShape> = fc
     onDemandAfter: fc.option(fc.constantFrom(0, 60, 600), { nil: undefined, freq: 4 }),
     capacityAtStart: fc.constantFrom(true, true, false),
     firstLaunchLost: fc.constantFrom(false, false, false, true),
+    sharedFolder: fc.constantFrom(false, false, false, true),
   })
   // InterruptionBehavior stop needs InstanceCount 1 (the API refuses it otherwise).
   .map((shape) => (shape.count === 2 ? { ...shape, behavior: 'terminate' as const } : shape));
@@ -190,7 +205,8 @@ interface TokenRecord {
  */
 export class FakeCapacity implements Capacity {
   readonly tokens = new Map<string, TokenRecord>();
-  readonly instances = new Map<string, { attempt: number; token: string; state: 'running' | 'stopped' | 'terminated'; launched: number }>();
+  /** `returns`: times EC2 really started the instance again after it stopped. */
+  readonly instances = new Map<string, { attempt: number; token: string; state: 'running' | 'stopped' | 'terminated'; launched: number; returns: number }>();
   available = true;
   crash: 'none' | 'before' | 'after' = 'none';
   /** Whether a reclaim misses instances launched less than LAG_MS before it (the model's clock). */
@@ -217,7 +233,7 @@ export class FakeCapacity implements Capacity {
       if (this.available) {
         const ids = Array.from({ length: request.count }, () => freshInstanceId());
         record.creations += 1;
-        for (const id of ids) this.instances.set(id, { attempt: request.attempt, token: request.clientToken, state: 'running', launched: this.now() });
+        for (const id of ids) this.instances.set(id, { attempt: request.attempt, token: request.clientToken, state: 'running', launched: this.now(), returns: 0 });
         record.result = { ok: true, instanceIds: ids };
       } else {
         record.result = classifyLaunchError('InsufficientInstanceCapacity', 'There is no Spot capacity available that matches your request.');
@@ -374,6 +390,19 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     handleSageMakerRequest(services, { method: 'POST', headers: { 'x-amz-target': `SageMaker.${operation}` }, body: JSON.stringify(body) });
   const created = await api('CreateTrainingJob', request);
   if (created.statusCode !== 200) violation(name, `CreateTrainingJob answered ${created.statusCode}: ${created.body}`);
+  // A second job on the same checkpoint folder, which never gets capacity: it must never see the first's checkpoints.
+  const neighbour = shape.sharedFolder && shape.checkpoints ? `${name}-n` : undefined;
+  if (neighbour) {
+    const noCapacity = new FakeCapacity();
+    noCapacity.available = false;
+    const answer = await handleSageMakerRequest(
+      { ...services, capacity: noCapacity },
+      { method: 'POST', headers: { 'x-amz-target': 'SageMaker.CreateTrainingJob' }, body: JSON.stringify({ ...request, TrainingJobName: neighbour }) },
+    );
+    if (answer.statusCode !== 200) violation(name, `CreateTrainingJob of ${neighbour} answered ${answer.statusCode}: ${answer.body}`);
+  }
+  /** Instances EC2 itself reported terminated or shutting down to the job. */
+  const reportedGone = new Set<string>();
 
   const read = async (): Promise<JobRecord> => {
     const job = await store.get(name);
@@ -406,13 +435,13 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     await deliver(d);
   };
   const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const ec2Event = (detailType: string, detail: Record<string, unknown>) => ({
+  const ec2Event = (detailType: string, detail: Record<string, unknown>, options: { source?: string; time?: number } = {}) => ({
     version: '0',
     id: `${name}-e${++eventCounter}`,
     'detail-type': detailType,
-    source: 'aws.ec2',
+    source: options.source ?? 'aws.ec2',
     account: '123456789012',
-    time: iso(clock),
+    time: iso(options.time ?? clock),
     region: 'us-east-1',
     resources: [],
     detail,
@@ -454,25 +483,66 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
       case 'lag':
         capacity.lagging = true;
         return;
+      case 'restart': {
+        // The simulated instances die with the process; the restarted local cloud reports the
+        // current attempt's instances terminated.
+        for (const instance of capacity.instances.values()) instance.state = 'terminated';
+        for (const id of snapshot.CurrentInstanceIds) {
+          const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: 'terminated' });
+          await send(
+            {
+              label: `restart: terminated ${id}`,
+              run: async () => {
+                await ingestInstanceStateChange(services, raw);
+                reportedGone.add(id);
+              },
+            },
+            false,
+          );
+        }
+        return;
+      }
       case 'running':
       case 'gone':
       case 'warn':
       case 'rebalance': {
         const id = pickInstance(snapshot, cmd.sel, cmd.idx);
         if (!id) return;
-        if (cmd.k === 'running') {
+        if (cmd.k === 'running' && cmd.late) {
+          // The instance's first running event once more, with its first time: nothing happened in EC2.
+          const launched = capacity.instances.get(id)?.launched ?? clock;
+          const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: 'running' }, { time: launched });
+          await send({ label: `late running ${id}`, run: () => ingestInstanceStateChange(services, raw) }, cmd.delay);
+        } else if (cmd.k === 'running') {
           const instance = capacity.instances.get(id);
           // Only a persistent spot request brings a stopped instance back; otherwise this is a late event.
           const persistent = shape.spot && shape.behavior !== 'terminate' && shape.count === 1;
-          if (instance?.state === 'stopped' && persistent) instance.state = 'running';
+          if (instance?.state === 'stopped' && persistent) {
+            instance.state = 'running';
+            instance.returns += 1;
+          }
           const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: 'running' });
           await send({ label: `running ${id}`, run: () => ingestInstanceStateChange(services, raw) }, cmd.delay);
+        } else if (cmd.k === 'gone' && cmd.forged) {
+          // Anyone allowed to call PutEvents can claim this: EC2's truth does not move.
+          const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: cmd.state }, { source: config.syntheticSource });
+          await send({ label: `forged ${cmd.state} ${id}`, run: () => ingestInstanceStateChange(services, raw) }, cmd.delay);
         } else if (cmd.k === 'gone') {
           // EC2 emits this when the instance really went: the fake EC2's truth follows.
           const instance = capacity.instances.get(id);
           if (instance) instance.state = cmd.state === 'stopped' && instance.state !== 'terminated' ? 'stopped' : 'terminated';
           const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: cmd.state });
-          await send({ label: `${cmd.state} ${id}`, run: () => ingestInstanceStateChange(services, raw) }, cmd.delay);
+          const gone = cmd.state !== 'stopped';
+          await send(
+            {
+              label: `${cmd.state} ${id}`,
+              run: async () => {
+                await ingestInstanceStateChange(services, raw);
+                if (gone) reportedGone.add(id);
+              },
+            },
+            cmd.delay,
+          );
         } else if (cmd.k === 'warn') {
           // The warning is EC2's notice: two minutes later the instance is terminated or stopped.
           const instance = capacity.instances.get(id);
@@ -538,6 +608,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     if (!touchesStore(cmd) || (localEvents === before && cmd.k !== 'together')) continue;
     const next = await read();
     checkStep(name, snapshot, next, uploaded, clock);
+    checkReturns(name, next, capacity);
     if (cmd.k === 'timer') checkLimitsAfterTick(name, next, clock);
     snapshot = next;
   }
@@ -546,9 +617,15 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
   {
     const next = await read();
     checkStep(name, snapshot, next, uploaded, clock);
+    checkReturns(name, next, capacity);
     snapshot = next;
   }
   checkExplained(name, snapshot);
+  checkNotWaitingForGone(name, snapshot, reportedGone);
+  if (neighbour) {
+    const other = await store.get(neighbour);
+    if (other?.LatestCheckpoint) violation(name, `${neighbour}, which never ran, shows ${other.LatestCheckpoint.ManifestUri} as its checkpoint`);
+  }
 
   // -- the world settles: liveness
   /** The clock moves to `at` and the deadline sweep comes for the job. */
@@ -557,6 +634,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     await deliver({ label, run: () => processJobEvent(services, name, { type: 'timer', time: clock }, { source: 'deadline-sweep' }) });
     const next = await read();
     checkStep(name, snapshot, next, uploaded, clock);
+    checkReturns(name, next, capacity);
     snapshot = next;
   };
   capacity.available = true;
@@ -623,6 +701,11 @@ export function checkRecord(name: string, job: JobRecord, uploaded: ReadonlySet<
   job.Attempts.forEach((a, i) => {
     if (a.Number !== i + 1) violation(name, `attempt ${i} is numbered ${a.Number}`);
     if (a.EndTime !== undefined && a.RunningTime !== undefined && a.EndTime < a.RunningTime) violation(name, `attempt ${a.Number} ends before it ran`);
+    // Attempts' running times never overlap: no second is counted (and billed) twice.
+    const before = job.Attempts[i - 1];
+    if (before?.EndTime !== undefined && a.RunningTime !== undefined && a.RunningTime < before.EndTime) {
+      violation(name, `attempt ${a.Number} runs from ${a.RunningTime}, before attempt ${before.Number} ended at ${before.EndTime}`);
+    }
   });
   if (job.CurrentAttempt !== job.Attempts.length) violation(name, `CurrentAttempt ${job.CurrentAttempt} of ${job.Attempts.length} attempts`);
   if (job.LatestCheckpoint && !uploaded.has(job.LatestCheckpoint.ManifestUri)) {
@@ -666,6 +749,28 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
+}
+
+/** A job resumes on a returning instance only as often as EC2 really started that instance again. */
+export function checkReturns(name: string, job: JobRecord, capacity: FakeCapacity): void {
+  const resumes = new Map<string, number>();
+  for (const attempt of job.Attempts) {
+    if (attempt.ResumedFromAttempt === undefined) continue;
+    for (const id of attempt.InstanceIds) resumes.set(id, (resumes.get(id) ?? 0) + 1);
+  }
+  for (const [id, count] of resumes) {
+    const returns = capacity.instances.get(id)?.returns ?? 0;
+    if (count > returns) violation(name, `resumed ${count} time(s) on instance ${id}, which EC2 started again ${returns} time(s)`);
+  }
+}
+
+/** A job waiting for its stopped instance to come back must not wait for one EC2 reported gone. */
+export function checkNotWaitingForGone(name: string, job: JobRecord, reportedGone: ReadonlySet<string>): void {
+  const attempt = currentAttempt(job);
+  if (job.SecondaryStatus !== 'Interrupted' || attempt.EndTime === undefined || !attempt.InstanceIds.length) return;
+  if (attempt.InstanceIds.every((id) => reportedGone.has(id))) {
+    violation(name, `waits in Interrupted for instance(s) ${attempt.InstanceIds.join(', ')} of attempt ${attempt.Number}, which EC2 reported terminated`);
+  }
 }
 
 /** After a timer tick at `now`: a job past a time limit is Stopping or finished. */

@@ -64,7 +64,7 @@ describe('50 concurrent deliveries racing on one job', () => {
     // Every transition in the record was made by exactly one delivery.
     expect(after.Transitions.length - middle.Transitions.length).toBe(transitionsOf(changes));
     expect(after.Transitions.length).toBeGreaterThan(middle.Transitions.length);
-    const uploaded = new Set(Array.from({ length: 25 }, (_, i) => `s3://spot-training-data/checkpoints/${h.name}/step=${i + 1}/manifest.json`));
+    const uploaded = new Set(Array.from({ length: 25 }, (_, i) => `s3://spot-training-data/checkpoints/${h.name}/${h.name}/step=${i + 1}/manifest.json`));
     checkRecord(h.name, after, uploaded, h.now);
     expect(after.RebalanceRecommendations).toHaveLength(25);
     expect(after.LatestCheckpoint?.Sequence).toBe(25);
@@ -100,7 +100,7 @@ describe('1,000 jobs receiving their events concurrently', () => {
     const records = await Promise.all(harnesses.map((h) => h.job()));
     records.forEach((job, i) => {
       const h = harnesses[i]!;
-      checkRecord(h.name, job, new Set([`s3://spot-training-data/checkpoints/${h.name}/step=1/manifest.json`]), h.now);
+      checkRecord(h.name, job, new Set([`s3://spot-training-data/checkpoints/${h.name}/${h.name}/step=1/manifest.json`]), h.now);
       expect(job.LatestCheckpoint?.Sequence).toBe(1);
       if (i % 3 === 0) expect(job.Transitions.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting']);
       else if (i % 3 === 1) expect(job.SecondaryStatus).toBe('Completed');
