@@ -22,13 +22,3 @@ export function parseS3Uri(uri: string): S3Location {
   }
   return { bucket, prefix: segments.length ? `${segments.join('/')}/` : '' };
 }
-
-export function formatS3Uri(location: S3Location, key = ''): string {
-  return `s3://${location.bucket}/${location.prefix}${key}`;
-}
-
-/** The key with the location's folder removed, or undefined when the key is not inside it. */
-export function keyWithin(location: S3Location, bucket: string, key: string): string | undefined {
-  if (bucket !== location.bucket || !key.startsWith(location.prefix)) return undefined;
-  return key.slice(location.prefix.length);
-}

@@ -47,9 +47,6 @@ export function isTerminal(secondary: SecondaryStatus): boolean {
   return TERMINAL_TRAINING_JOB_STATUSES.includes(PRIMARY_OF[secondary]);
 }
 
-/** Statuses in which the job's instances do the work. */
-export const RUNNING_STATUSES: readonly SecondaryStatus[] = ['Downloading', 'Training', 'Uploading'];
-
 /**
  * Status messages. SageMaker's own wording where SageMaker has documented it, so that
  * tooling that greps for it keeps working; ours elsewhere.

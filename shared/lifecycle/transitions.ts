@@ -58,9 +58,5 @@ export function isLegal(from: SecondaryStatus, to: SecondaryStatus): boolean {
   return TRANSITIONS.some((row) => row.to === to && (row.from as readonly SecondaryStatus[]).includes(from));
 }
 
-export function canFire(trigger: Trigger, current: SecondaryStatus): boolean {
-  return ruleFor(trigger).from.includes(current);
-}
-
 /** The status a newly created job starts in; creation is the only way into it without a row. */
 export const INITIAL_STATUS: SecondaryStatus = 'Starting';
