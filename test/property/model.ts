@@ -521,8 +521,10 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
             instance.state = 'running';
             instance.returns += 1;
           }
-          const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: 'running' });
-          await send({ label: `running ${id}`, run: () => ingestInstanceStateChange(services, raw) }, cmd.delay);
+          // EC2 says `running` only of an instance that runs: of any other, it is an old event delivered again, with its old time.
+          const old = instance !== undefined && instance.state !== 'running';
+          const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: 'running' }, old ? { time: instance.launched } : {});
+          await send({ label: `${old ? 'late ' : ''}running ${id}`, run: () => ingestInstanceStateChange(services, raw) }, cmd.delay);
         } else if (cmd.k === 'gone' && cmd.forged) {
           // Anyone allowed to call PutEvents can claim this: EC2's truth does not move.
           const raw = ec2Event('EC2 Instance State-change Notification', { 'instance-id': id, state: cmd.state }, { source: config.syntheticSource });
