@@ -3,6 +3,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checkpointFolder, MANIFEST_NAME } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
+import { SpotTrainingError } from '../shared/errors.js';
 
 /**
  * Checkpoints on S3, one immutable folder each in the job's folder under CheckpointConfig.S3Uri:
@@ -72,7 +73,7 @@ export async function uploadCheckpoint(
   return { id, files: files.length, bytes: files.reduce((sum, f) => sum + f.Size, 0) };
 }
 
-export class RestoreError extends Error {}
+export class RestoreError extends SpotTrainingError {}
 
 /**
  * Restores exactly the files a manifest lists into LocalPath. Everything is downloaded into a

@@ -6,6 +6,7 @@ import { checkpointFolder, CONTROL_PREFIX, logKey, MANIFEST_NAME, reportKey, req
 import { parseS3Uri } from '../shared/s3uri.js';
 import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
+import { SpotTrainingError } from '../shared/errors.js';
 
 /**
  * The local cloud's stand-in for the agent on a training instance: it speaks the agent's S3
@@ -31,7 +32,7 @@ export interface SimulatedAgentsOptions {
 const TAG_JOB = 'spot-training:job';
 const TAG_ATTEMPT = 'spot-training:attempt';
 
-class AgentStopped extends Error {}
+class AgentStopped extends SpotTrainingError {}
 
 export class SimulatedAgents {
   private readonly running = new Map<string, Promise<void>>();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SpotTrainingError } from './errors.js';
 
 /**
  * The control plane's configuration (functions/ and shared/), read from the environment once
@@ -82,7 +83,7 @@ export type Config = {
   prices: Record<string, { Spot: number; OnDemand: number }>;
 };
 
-export class ConfigError extends Error {}
+export class ConfigError extends SpotTrainingError {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);

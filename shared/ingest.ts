@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { JobEvent } from './lifecycle/decide.js';
 import { count, logger } from './observability.js';
-import { processJobEvent, type Services } from './processor.js';
+import { processJobEvent } from './jobEvents/processJobEvent.js';
+import type { Services } from './services.js';
 import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
 import { MalformedEventError, parseEvent } from './events/envelope.js';
 import { decodeS3Key, isEventBridgeEnvelope, KeyEncodingError, s3EventBridgeObjectCreated, s3Notification, s3Record } from './events/s3Events.js';

@@ -2,6 +2,7 @@ import { type Checkpoint, type EpochMillis, type InstanceAction, type JobRecord,
 import { type InstancePrices } from './money.js';
 import { type SecondaryStatus } from './statuses.js';
 import { type Trigger } from './transitions.js';
+import { SpotTrainingError } from '../errors.js';
 
 /** The lifecycle's vocabulary: what can happen to a job, what is done about it, and what a decision says. */
 
@@ -63,6 +64,7 @@ export type IgnoreReason = 'duplicate' | 'stale' | 'terminal' | 'not-applicable'
 export type Decision =
   | {
       kind: 'apply';
+      /** The record after the decision, its Version one past the record it was made on. */
       job: JobRecord;
       /** The statuses the write is legal from: the store's condition. */
       guardStatuses: readonly SecondaryStatus[];
@@ -71,7 +73,9 @@ export type Decision =
       triggers: Trigger[];
       transitions: TransitionRecord[];
       effects: Effect[];
+      /** The next deadline the record implies (nextDeadline): when the deadline sweep must look at it. */
+      dueAt?: EpochMillis;
     }
   | { kind: 'ignore'; reason: IgnoreReason; detail: string; effects: Effect[] };
 
-export class IllegalTransitionError extends Error {}
+export class IllegalTransitionError extends SpotTrainingError {}

@@ -34,10 +34,12 @@ import {
 import { nextDeadline, RECLAIM_MAX_CHECKS, runtimeSpent, waitDeadline } from '../../shared/lifecycle/deadlines.js';
 import type { AgentPhase } from '../../shared/lifecycle/decide.js';
 import { currentAttempt, liveInstanceIds, type JobRecord } from '../../shared/lifecycle/job.js';
-import { costReport, TablePriceSource } from '../../shared/lifecycle/money.js';
+import { costReport } from '../../shared/lifecycle/money.js';
+import { TablePriceSource } from '../../shared/prices/tablePrices.js';
 import { isTerminal, primaryStatusOf } from '../../shared/lifecycle/statuses.js';
 import { isLegal } from '../../shared/lifecycle/transitions.js';
-import { processJobEvent, type Services } from '../../shared/processor.js';
+import { processJobEvent } from '../../shared/jobEvents/processJobEvent.js';
+import type { Services } from '../../shared/services.js';
 import { reportKey } from '../../shared/protocol.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 

@@ -1,5 +1,6 @@
+import { nextDeadline } from '../../shared/lifecycle/deadlines.js';
 import { loadConfig } from '../../shared/config.js';
-import { applyEvent, type Outcome } from '../../shared/engine.js';
+import { applyEvent, type Outcome } from '../../shared/jobEvents/applyEvent.js';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
 import { trainingJobArn } from '../../shared/api/operations.js';
 import { decide, type AgentPhase, type Effect, type JobEvent } from '../../shared/lifecycle/decide.js';
@@ -39,7 +40,8 @@ export class MemoryBackend implements Backend {
     const decision = decide(job, event, now);
     if (decision.kind === 'ignore') return { status: 'ignored', job, reason: decision.reason, detail: decision.detail, effects: decision.effects };
     if (!decision.guardStatuses.includes(job.SecondaryStatus)) throw new Error('decision guard excludes the status it was made in');
-    const next = { ...decision.job, Version: job.Version + 1 };
+    const next = decision.job;
+    if (next.Version !== job.Version + 1) throw new Error('a decision moves the record one version on');
     this.jobs.set(name, next);
     return { status: 'applied', job: next, decision, effects: decision.effects };
   }
@@ -54,7 +56,7 @@ export class MemoryBackend implements Backend {
 export class StoreBackend implements Backend {
   constructor(readonly store: JobStore) {}
   create(job: JobRecord) {
-    return this.store.create(job);
+    return this.store.create(job, nextDeadline(job));
   }
   get(name: string) {
     return this.store.get(name);
