@@ -213,7 +213,7 @@ export class JobHarness {
     return (await this.job()).Transitions.map((t) => t.Status);
   }
 
-  /** The transitions grouped the way the seed writes them: "InProgress: Starting, Downloading". */
+  /** The transitions grouped by primary status, the way the README's lifecycles write them: "InProgress: Starting, Downloading". */
   async lifecycle(): Promise<string[]> {
     const { primaryStatusOf } = await import('../../shared/lifecycle/statuses.js');
     const groups: string[] = [];
