@@ -3,9 +3,10 @@ import { SpotTrainingError } from './errors.js';
 
 /**
  * The control plane's configuration (functions/ and shared/), read from the environment once
- * and validated at start; nothing else there reads process.env. The AWS SDK and Powertools
- * read their own variables (AWS_ENDPOINT_URL_<SERVICE>, credentials, POWERTOOLS_*); the
- * instance agent validates its own environment (agent/main.ts).
+ * and validated at start; nothing else in functions/ or shared/ reads process.env. The AWS SDK
+ * and Powertools read their own variables (AWS_ENDPOINT_URL_<SERVICE>, credentials,
+ * POWERTOOLS_*); the instance agent validates its own environment in agent/main.ts, and passes
+ * it whole only to the training process it starts.
  */
 const commaList = z
   .string()

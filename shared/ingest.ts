@@ -170,8 +170,9 @@ async function ingestS3EventBridge(services: Services, raw: unknown): Promise<In
 async function ingestS3Object(services: Services, bucket: string, key: string, time: number): Promise<IngestResult> {
   const context = { source: `s3://${bucket}`, eventId: key };
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
-    const parsed = parseReportKey(key);
-    if (typeof parsed === 'string') return malformed('agent report', parsed, key);
+    const report = parseReportKey(key);
+    if (!report.ok) return malformed('agent report', report.problem, key);
+    const parsed = report.value;
     const body = parsed.phase === 'failed' ? await services.control.readReport(key) : {};
     const outcome = await processJobEvent(
       services,
@@ -190,8 +191,9 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
   }
   if (key.endsWith(`/${MANIFEST_NAME}`)) {
     if (!services.config.allowedBuckets.includes(bucket)) return malformed('checkpoint manifest', `bucket ${bucket} is not an allowed checkpoint bucket`, key);
-    const parsed = parseManifestKey(bucket, key);
-    if (typeof parsed === 'string') return malformed('checkpoint manifest', parsed, key);
+    const manifest = parseManifestKey(bucket, key);
+    if (!manifest.ok) return malformed('checkpoint manifest', manifest.problem, key);
+    const parsed = manifest.value;
     // The key names the job; the job's record says whether this is its folder.
     const outcome = await processJobEvent(
       services,

@@ -48,7 +48,8 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
       return;
     }
     case 'requestCheckpoint':
-      await services.control.request(name, effect.attempt, 'checkpoint', effect.reason, at);
+      // A spot warning also ends the training process; a rebalance or a stop to come only checkpoints.
+      await services.control.request(name, effect.attempt, effect.reason === 'interruption' ? 'interrupt' : 'checkpoint', effect.reason, at);
       return;
     case 'writeRestore':
       await services.control.writeRestore(job, effect.attempt, effect.instanceIds);

@@ -36,7 +36,7 @@ export function billableTimeInSeconds(job: JobRecord, now: EpochMillis): number 
   return Math.round(millis / 1000);
 }
 
-/** The seed's formula: (1 − Billable ÷ Training) × 100; no training yet means no savings yet. */
+/** SageMaker's savings: (1 − BillableTimeInSeconds ÷ TrainingTimeInSeconds) × 100; no training yet means no savings yet. */
 export function savingsPercent(trainingSeconds: number, billableSeconds: number): number {
   if (trainingSeconds <= 0) return 0;
   return (1 - billableSeconds / trainingSeconds) * 100;

@@ -8,7 +8,9 @@ import { SpotTrainingError } from '../errors.js';
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
-export type AgentPhase = 'downloaded' | 'uploading' | 'completed' | 'failed';
+/** What the agent on an instance reports, in the order it happens (`failed` at any point). */
+export const AGENT_PHASES = ['downloaded', 'uploading', 'completed', 'failed'] as const;
+export type AgentPhase = (typeof AGENT_PHASES)[number];
 
 /** What can happen to a job, in the product's own terms; adapters translate AWS's shapes into these. */
 export type JobEvent = {

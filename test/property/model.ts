@@ -4,7 +4,7 @@
  * stop, the ingest functions the Lambda handlers call for EventBridge and S3 events,
  * processJobEvent for timer ticks) against DynamoDB Local, with a fake EC2 capacity and an
  * in-memory S3 behind the real ControlChannel. After every step and at the end of every
- * history the invariants of issue 7 are checked; a violation throws `InvariantViolation`.
+ * history the invariants below (checkRecord, checkFinal, …) are checked; a violation throws `InvariantViolation`.
  *
  * Used by test/property/histories.test.ts (CI: ≥ 1,000 histories) and scripts/soak.ts
  * (`npm run soak`, 100,000). Nothing here imports vitest.

@@ -9,6 +9,7 @@ import { LocalEventBus } from '../../localcloud/eventBus.js';
 import { ControlChannel } from '../../shared/control.js';
 import { ingestInstanceStateChange, ingestInterruptionWarning, sweepDeadlines } from '../../shared/ingest.js';
 import { TablePriceSource } from '../../shared/prices/tablePrices.js';
+import { parseRequestKey } from '../../shared/protocol.js';
 import { processJobEvent } from '../../shared/jobEvents/processJobEvent.js';
 import type { Services } from '../../shared/services.js';
 import { useServices } from '../../shared/runtime.js';
@@ -211,9 +212,11 @@ describe('a handler killed between its write and its side effect', () => {
     useServices(services);
     const warning = ec2Event('EC2 Spot Instance Interruption Warning', { 'instance-id': id, 'instance-action': 'terminate' }, 'ev-checkpoint');
     await expect(interruptionHandler(warning, lambdaContext)).rejects.toThrow(/simulated crash/);
-    expect([...s3.objects.keys()].filter((k) => k.includes('/requests/checkpoint-'))).toHaveLength(0);
+    const interruptRequests = () =>
+      [...s3.objects.keys()].map((k) => parseRequestKey(k.slice(k.indexOf('/') + 1))).filter((r) => r.ok && r.value.job === 'faults-checkpoint' && r.value.attempt === 1 && r.value.kind === 'interrupt');
+    expect(interruptRequests()).toHaveLength(0);
     await interruptionHandler(warning, lambdaContext);
-    expect([...s3.objects.keys()].filter((k) => k.includes('faults-checkpoint/attempt-1/requests/checkpoint-'))).toHaveLength(1);
+    expect(interruptRequests()).toHaveLength(1);
     expect((await table.store.get('faults-checkpoint'))?.Interruptions).toHaveLength(1);
   });
 });
