@@ -81,6 +81,14 @@ describe("every member of SageMaker's CreateTrainingJob", () => {
     expect(modelMembers.length).toBeGreaterThanOrEqual(28);
   });
 
+  it("is in the README's table, saying the same", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const m of CREATE_TRAINING_JOB_MEMBERS) {
+      const effect = m.partly ? `${m.effect}, partly ${m.partly}` : m.effect;
+      expect(readme, m.member).toContain(`| \`${m.member}\` | ${effect} | ${m.what} |`);
+    }
+  });
+
   for (const { member, effect } of CREATE_TRAINING_JOB_MEMBERS.filter((m) => SAMPLES[m.member] !== undefined)) {
     it(`${member}: ${effect === 'refused' ? 'refused with the reason' : 'accepted'}`, () => {
       const request = jobRequest('every-member', { [member]: SAMPLES[member] });
