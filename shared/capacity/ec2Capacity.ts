@@ -43,7 +43,9 @@ export class Ec2Capacity implements Capacity {
     ];
     // One-time requests end in termination; stop and hibernate need a persistent request.
     const persistent = request.interruptionBehavior !== 'terminate';
-    const subnet = s.subnetIds.length ? s.subnetIds[(request.launchRequest - 1) % s.subnetIds.length] : undefined;
+    const subnetIds = request.subnetIds ?? s.subnetIds;
+    const securityGroupIds = request.securityGroupIds ?? s.securityGroupIds;
+    const subnet = subnetIds.length ? subnetIds[(request.launchRequest - 1) % subnetIds.length] : undefined;
     return {
       ImageId: s.imageId,
       InstanceType: request.instanceType as RunInstancesCommandInput['InstanceType'],
@@ -64,9 +66,9 @@ export class Ec2Capacity implements Capacity {
       ...(persistent ? {} : { InstanceInitiatedShutdownBehavior: 'terminate' }),
       ...(s.instanceProfileArn ? { IamInstanceProfile: { Arn: s.instanceProfileArn } } : {}),
       ...(subnet ? { SubnetId: subnet } : {}),
-      ...(s.securityGroupIds.length ? { SecurityGroupIds: s.securityGroupIds } : {}),
+      ...(securityGroupIds.length ? { SecurityGroupIds: securityGroupIds } : {}),
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
-      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: request.volumeSizeInGB, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: true } }],
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: request.volumeSizeInGB, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: true, ...(request.volumeKmsKeyId ? { KmsKeyId: request.volumeKmsKeyId } : {}) } }],
       UserData: Buffer.from(agentUserData({ jobName: request.jobName, attempt: request.attempt, controlBucket: s.controlBucket, region: s.region, ...(s.jobLogGroup ? { logGroup: s.jobLogGroup } : {}) })).toString('base64'),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },

@@ -3,6 +3,7 @@ import type { Effect, InstanceState, JobEvent } from '../lifecycle/decide.js';
 import type { JobRecord } from '../lifecycle/job.js';
 import { count, logger } from '../observability.js';
 import type { EventContext, Services } from '../services.js';
+import { launchSettings } from '../capacity/capacity.js';
 import { processJobEvent } from './processJobEvent.js';
 
 const ENDED_STATES: ReadonlySet<InstanceState> = new Set(['stopped', 'shutting-down', 'terminated']);
@@ -24,7 +25,7 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
   switch (effect.type) {
     case 'launch': {
       const { type: _launch, ...launch } = effect;
-      const result = await services.capacity.launch({ ...launch, jobName: name, volumeSizeInGB: job.Spec.ResourceConfig.VolumeSizeInGB });
+      const result = await services.capacity.launch({ ...launch, jobName: name, ...launchSettings(job.Spec) });
       if (result.ok) {
         count('InstancesLaunched', result.instanceIds.length);
         // The lookup first: the instances' own events may arrive before the job records them.
