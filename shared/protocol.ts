@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import type { AgentPhase } from './lifecycle/decide.js';
-import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
+import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome } from './lifecycle/job.js';
 
 /**
  * The S3 protocol between the control plane and the agent on each instance. Everything lives
@@ -8,11 +9,14 @@ import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
  *   control/<job>/attempt-<n>/restore.json              control plane → agent: what to restore, what to run
  *   control/<job>/attempt-<n>/requests/<kind>-<t>.json  control plane → agent: checkpoint now / stop
  *   reports/<job>/attempt-<n>/<phase>.report.json       agent → control plane: downloaded, uploading, completed, failed
+ *   reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>.report.json
+ *                                                       agent → control plane: how a checkpoint sync went
  *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
  *
  * Checkpoints live under the job's CheckpointConfig.S3Uri, in a folder of the job's own (so two
  * jobs naming one S3Uri never mix their checkpoints), one folder per checkpoint, the manifest
- * written last:  <S3Uri>/<job>/<checkpoint-id>/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
+ * written last:  <S3Uri>/<job>/<checkpoint-id>/files/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
+ * (the user's files under `files/`, so a user's own manifest.json is never taken for the checkpoint's).
  */
 export const REPORT_PREFIX = 'reports/';
 export const REPORT_SUFFIX = '.report.json';
@@ -90,6 +94,7 @@ export interface ParsedManifestKey {
 
 /** Reads `<folder>/<job>/<checkpoint-id>/manifest.json`; the checkpoint id must carry its sequence number. */
 export function parseManifestKey(bucket: string, key: string): ParsedManifestKey | string {
+  if (isUserFileInCheckpoint(key)) return `a file inside a checkpoint's ${CHECKPOINT_FILES_FOLDER} folder, not a checkpoint's manifest`;
   const parts = key.split('/');
   if (parts.length < 3 || parts[parts.length - 1] !== MANIFEST_NAME) return `not a manifest key (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`;
   const checkpointId = parts[parts.length - 2] ?? '';
@@ -102,4 +107,87 @@ export function parseManifestKey(bucket: string, key: string): ParsedManifestKey
   const digits = /(\d{1,15})(?!.*\d)/.exec(checkpointId);
   if (!digits) return `checkpoint folder '${checkpointId.slice(0, 80)}' carries no sequence number (e.g. step=1200 or ckpt-000042)`;
   return { s3Uri: `s3://${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, job, checkpointId, sequence: Number(digits[1]) };
+}
+
+/** Where the product's own checkpoints keep the user's files: `<checkpoint-id>/files/…` beside the manifest. */
+export const CHECKPOINT_FILES_FOLDER = 'files/';
+const PRODUCT_CHECKPOINT_FILES = /(^|\/)ckpt-\d{9,15}\/files\//;
+
+/**
+ * A user's file named manifest.json inside one of the product's checkpoints
+ * (`…/ckpt-000000042/files/…/manifest.json`): data, not a checkpoint's manifest. The event
+ * rules match on the name alone, so the handler tells them apart by the key.
+ */
+export const isUserFileInCheckpoint = (key: string) => PRODUCT_CHECKPOINT_FILES.test(key);
+
+/** How a checkpoint sync ended, as the agent reports it (and `started` for a final one under way). */
+export const CHECKPOINT_OUTCOME_STATUSES = ['started', 'complete', 'failed', 'empty'] as const;
+export type CheckpointOutcomeStatus = (typeof CHECKPOINT_OUTCOME_STATUSES)[number];
+
+export const checkpointOutcomeKey = (job: string, attempt: number, sequence: number, status: CheckpointOutcomeStatus) =>
+  `${REPORT_PREFIX}${attemptFolder(job, attempt)}checkpoints/${String(sequence).padStart(9, '0')}-${status}${REPORT_SUFFIX}`;
+
+export interface ParsedCheckpointOutcomeKey {
+  job: string;
+  attempt: number;
+  sequence: number;
+  status: CheckpointOutcomeStatus;
+}
+
+export function parseCheckpointOutcomeKey(key: string): ParsedCheckpointOutcomeKey | string {
+  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/checkpoints\/(\d{1,15})-([a-z]+)\.report\.json$/.exec(key);
+  if (!match) return `not a checkpoint outcome key (reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>${REPORT_SUFFIX})`;
+  const [, job = '', attempt = '', sequence = '', status = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return `'${job.slice(0, 80)}' is not a training job name`;
+  if (!(CHECKPOINT_OUTCOME_STATUSES as readonly string[]).includes(status)) return `'${status}' is not a checkpoint outcome (${CHECKPOINT_OUTCOME_STATUSES.join(', ')})`;
+  return { job, attempt: Number(attempt), sequence: Number(sequence), status: status as CheckpointOutcomeStatus };
+}
+
+const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time');
+const bytes = z.number().int().min(0);
+
+/** The body of a checkpoint outcome report: what the agent knows about one sync. */
+export const checkpointOutcomeBody = z.object({
+  Trigger: z.enum(['periodic', 'requested', 'final']),
+  CheckpointId: z.string().max(64).optional(),
+  ManifestUri: z.string().max(2048).optional(),
+  StartTime: isoTime,
+  EndTime: isoTime.optional(),
+  SizeInBytes: bytes.optional(),
+  UploadedBytes: bytes.optional(),
+  FileCount: bytes.optional(),
+  ReusedFileCount: bytes.optional(),
+  /** A final checkpoint's deadline: the interruption notice's time less a margin. */
+  DeadlineTime: isoTime.optional(),
+  /** Before a final checkpoint: how long it should take at the throughput measured so far. */
+  EstimatedSeconds: z.number().min(0).optional(),
+  Reason: z.string().max(2048).optional(),
+  /** Since when LocalPath has held no file. */
+  EmptySince: isoTime.optional(),
+});
+export type CheckpointOutcomeBody = z.infer<typeof checkpointOutcomeBody>;
+
+/** The report's body in the lifecycle's terms (times as epoch milliseconds). */
+export function toCheckpointOutcome(parsed: ParsedCheckpointOutcomeKey, body: CheckpointOutcomeBody): CheckpointOutcome {
+  const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
+  const outcome: CheckpointOutcome = {
+    Status: parsed.status,
+    Trigger: body.Trigger,
+    Sequence: parsed.sequence,
+    StartTime: Date.parse(body.StartTime),
+  };
+  const optional = {
+    CheckpointId: body.CheckpointId,
+    ManifestUri: body.ManifestUri,
+    EndTime: ms(body.EndTime),
+    SizeInBytes: body.SizeInBytes,
+    UploadedBytes: body.UploadedBytes,
+    FileCount: body.FileCount,
+    DeadlineTime: ms(body.DeadlineTime),
+    EstimatedSeconds: body.EstimatedSeconds,
+    Reason: body.Reason,
+    EmptySince: ms(body.EmptySince),
+  };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (outcome as unknown as Record<string, unknown>)[k] = v;
+  return outcome;
 }
