@@ -3,8 +3,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { AgentPhase } from '../shared/lifecycle/decide.js';
-import { CONTROL_PREFIX, logKey, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
+import { logKey, parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
@@ -227,13 +226,12 @@ export class Agent {
     for (const key of (listed.Contents ?? []).map((o) => o.Key ?? '').sort()) {
       if (!key || this.seenRequests.has(key)) continue;
       this.seenRequests.add(key);
-      const name = key.slice(key.lastIndexOf('/') + 1);
-      if (name.startsWith('stop-')) void end({ kind: 'stopped', source: 'control request' });
-      else if (name.endsWith('-interruption.json')) {
-        // The request's name carries the time the warning was handled: the notice runs from about then.
-        const requested = Number(/^checkpoint-(\d+)-/.exec(name)?.[1]);
-        void end({ kind: 'interrupted', source: 'control request', ...(Number.isFinite(requested) ? { endsAt: requested + SPOT_NOTICE_MS } : {}) });
-      } else if (name.startsWith('checkpoint-')) await sync({ trigger: 'requested', why: `requested: ${name.replace(/^checkpoint-\d+-|\.json$/g, '')}` });
+      const request = parseRequestKey(key);
+      if (!request.ok) continue;
+      if (request.value.kind === 'stop') void end({ kind: 'stopped', source: 'control request' });
+      // The request carries the time the warning was handled: the notice runs from about then.
+      else if (request.value.kind === 'interrupt') void end({ kind: 'interrupted', source: 'control request', endsAt: request.value.time + SPOT_NOTICE_MS });
+      else await sync({ trigger: 'requested', why: `requested at ${new Date(request.value.time).toISOString()}` });
     }
     const notice = await config.imds.spotInstanceAction().catch(() => undefined);
     if (notice) {
@@ -322,15 +320,14 @@ export class Agent {
     const { config } = this;
     const done = new Set((await readFile(this.doneFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number));
     for (;;) {
-      const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.controlBucket, Prefix: `${CONTROL_PREFIX}${config.jobName}/attempt-` }));
+      const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.controlBucket, Prefix: restoresPrefix(config.jobName) }));
       const attempts = (listed.Contents ?? [])
-        .map((o) => /\/attempt-(\d+)\/restore\.json$/.exec(o.Key ?? '')?.[1])
-        .filter((n): n is string => n !== undefined)
-        .map(Number)
+        .map((o) => parseRestoreKey(o.Key ?? ''))
+        .flatMap((parsed) => (parsed.ok ? [parsed.value.attempt] : []))
         .filter((n) => n >= config.launchedAttempt && !done.has(n))
         .sort((a, b) => b - a);
       for (const attempt of attempts) {
-        const object = await config.s3.send(new GetObjectCommand({ Bucket: config.controlBucket, Key: `${CONTROL_PREFIX}${config.jobName}/attempt-${attempt}/restore.json` }));
+        const object = await config.s3.send(new GetObjectCommand({ Bucket: config.controlBucket, Key: restoreKey(config.jobName, attempt) }));
         const instruction = JSON.parse((await object.Body?.transformToString()) ?? '{}') as RestoreInstruction;
         if (instruction.InstanceIds?.includes(instanceId)) return instruction;
       }

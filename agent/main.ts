@@ -1,6 +1,7 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { TRAINING_JOB_NAME } from '../shared/lifecycle/job.js';
 import { Agent } from './agent.js';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
 import { DEFAULT_CHECKPOINT_SETTINGS } from './checkpoint/sync.js';
@@ -24,7 +25,7 @@ import { Imds } from './imds.js';
  */
 const env = z
   .object({
-    SPOT_TRAINING_JOB: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/),
+    SPOT_TRAINING_JOB: z.string().regex(TRAINING_JOB_NAME),
     SPOT_TRAINING_ATTEMPT: z.coerce.number().int().min(1),
     SPOT_TRAINING_CONTROL_BUCKET: z.string().min(3),
     SPOT_TRAINING_LOG_GROUP: z.string().optional(),
@@ -41,6 +42,10 @@ const env = z
     SPOT_TRAINING_FILE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(DEFAULT_TRANSFER.fileConcurrency),
     SPOT_TRAINING_RESTORE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(DEFAULT_TRANSFER.restoreConcurrency),
     AWS_REGION: z.string().default('us-east-1'),
+    /** The instance metadata service; the local cloud points it at its own. */
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().url().default('http://169.254.169.254'),
+    /** Set where S3 is not AWS's (the local cloud): path-style addressing. */
+    AWS_ENDPOINT_URL_S3: z.string().url().optional(),
   })
   .safeParse(process.env);
 if (!env.success) {
@@ -52,8 +57,8 @@ const agent = new Agent({
   jobName: c.SPOT_TRAINING_JOB,
   launchedAttempt: c.SPOT_TRAINING_ATTEMPT,
   controlBucket: c.SPOT_TRAINING_CONTROL_BUCKET,
-  s3: new S3Client({ region: c.AWS_REGION, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }),
-  imds: new Imds(),
+  s3: new S3Client({ region: c.AWS_REGION, forcePathStyle: c.AWS_ENDPOINT_URL_S3 !== undefined }),
+  imds: new Imds(c.AWS_EC2_METADATA_SERVICE_ENDPOINT),
   root: c.SPOT_TRAINING_ROOT,
   pollIntervalMs: c.SPOT_TRAINING_POLL_SECONDS * 1000,
   syncIntervalMs: c.SPOT_TRAINING_SYNC_SECONDS * 1000,

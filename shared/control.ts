@@ -6,7 +6,7 @@ import {
   checkpointFolder,
   type CheckpointOutcomeBody,
   MANIFEST_NAME,
-  requestsPrefix,
+  requestKey,
   restoreKey,
   type AgentReportBody,
   type ControlRequest,
@@ -41,10 +41,10 @@ export class ControlChannel {
     await this.put(restoreKey(job.TrainingJobName, attempt), instruction);
   }
 
-  /** Asks the attempt's agents to checkpoint now, or to stop; one object per request, so none overwrites another. */
+  /** Asks the attempt's agents to checkpoint now, to stop, or that they are being interrupted (see protocol.ts). */
   async request(jobName: string, attempt: number, kind: ControlRequestKind, reason: string, at: Date): Promise<void> {
     const body: ControlRequest = { Kind: kind, Reason: reason, Time: at.toISOString() };
-    await this.put(`${requestsPrefix(jobName, attempt)}${kind}-${at.getTime()}-${reason}.json`, body);
+    await this.put(requestKey(jobName, attempt, kind, at), body);
   }
 
   /** The jobs that have a folder of checkpoints under a CheckpointConfig.S3Uri (at most `limit`). */

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { JobEvent } from './lifecycle/decide.js';
 import { count, logger, seconds } from './observability.js';
-import { processJobEvent, type Services } from './processor.js';
+import { processJobEvent } from './jobEvents/processJobEvent.js';
+import type { Services } from './services.js';
 import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
 import { MalformedEventError, parseEvent } from './events/envelope.js';
 import { decodeS3Key, isEventBridgeEnvelope, KeyEncodingError, s3EventBridgeObjectCreated, s3Notification, s3Record } from './events/s3Events.js';
@@ -172,8 +173,9 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
     return ingestCheckpointOutcome(services, key, context);
   }
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
-    const parsed = parseReportKey(key);
-    if (typeof parsed === 'string') return malformed('agent report', parsed, key);
+    const report = parseReportKey(key);
+    if (!report.ok) return malformed('agent report', report.problem, key);
+    const parsed = report.value;
     const body = parsed.phase === 'failed' ? await services.control.readReport(key) : {};
     const outcome = await processJobEvent(
       services,
@@ -197,8 +199,9 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
   }
   if (key.endsWith(`/${MANIFEST_NAME}`)) {
     if (!services.config.allowedBuckets.includes(bucket)) return malformed('checkpoint manifest', `bucket ${bucket} is not an allowed checkpoint bucket`, key);
-    const parsed = parseManifestKey(bucket, key);
-    if (typeof parsed === 'string') return malformed('checkpoint manifest', parsed, key);
+    const manifest = parseManifestKey(bucket, key);
+    if (!manifest.ok) return malformed('checkpoint manifest', manifest.problem, key);
+    const parsed = manifest.value;
     // The key names the job; the job's record says whether this is its folder.
     const outcome = await processJobEvent(
       services,
@@ -215,8 +218,9 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
 
 /** How a checkpoint sync went, as the agent reports it: recorded on the job, and counted for the alarms. */
 async function ingestCheckpointOutcome(services: Services, key: string, context: { source: string; eventId: string }): Promise<IngestResult> {
-  const parsed = parseCheckpointOutcomeKey(key);
-  if (typeof parsed === 'string') return malformed('checkpoint outcome', parsed, key);
+  const outcomeKey = parseCheckpointOutcomeKey(key);
+  if (!outcomeKey.ok) return malformed('checkpoint outcome', outcomeKey.problem, key);
+  const parsed = outcomeKey.value;
   const body = await services.control.readCheckpointOutcome(key);
   if (typeof body === 'string') return malformed('checkpoint outcome', `${key}: ${body}`, key);
   const outcome = toCheckpointOutcome(parsed, body);

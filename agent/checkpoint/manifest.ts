@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SpotTrainingError } from '../../shared/errors.js';
 
 /**
  * The manifest of one checkpoint: the only object that makes a checkpoint complete, written
@@ -61,9 +62,7 @@ export interface Manifest {
 export const checkpointId = (sequence: number) => `ckpt-${String(sequence).padStart(9, '0')}`;
 export const CHECKPOINT_ID = /^ckpt-(\d{9,15})$/;
 
-export class ManifestError extends Error {
-  override name = 'ManifestError';
-}
+export class ManifestError extends SpotTrainingError {}
 
 const SEGMENT_OK = (segment: string) => segment !== '' && segment !== '.' && segment !== '..';
 export const safeRelativePath = (path: unknown): path is string =>

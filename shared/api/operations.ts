@@ -1,12 +1,13 @@
+import { nextDeadline } from '../lifecycle/deadlines.js';
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
-import { applyEvent } from '../engine.js';
+import { applyEvent } from '../jobEvents/applyEvent.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { effectsOnDelete, impliedEffects, type Effect } from '../lifecycle/decide.js';
 import type { ControlChannel } from '../control.js';
 import { newJob, TRAINING_JOB_NAME, type Checkpoint, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
 import { isTerminal, TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
-import { JobExistsError, JobNotTerminalError, StaleRecordError, type JobStore, type ListSort } from '../store/jobStore.js';
+import { JobExistsError, JobNotFoundError, JobNotTerminalError, type JobStore, type ListSort } from '../store/jobStore.js';
 import { readCreateRequest } from './createRequest.js';
 import { FieldReader } from './fields.js';
 import { describeView, summaryView } from './views.js';
@@ -68,7 +69,7 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     const checkpoint = spec.CheckpointConfig ? await inheritedCheckpoint(spec.CheckpointConfig.S3Uri) : undefined;
     const job = newJob({ spec, arn, now: now(), ...(checkpoint ? { checkpoint } : {}) });
     try {
-      await store.create(job);
+      await store.create(job, nextDeadline(job));
     } catch (error) {
       if (error instanceof JobExistsError) {
         throw new ApiError(
@@ -136,7 +137,7 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     try {
       deleted = await store.delete(name);
     } catch (error) {
-      if (error instanceof StaleRecordError) throw notFound(name);
+      if (error instanceof JobNotFoundError) throw notFound(name);
       if (error instanceof JobNotTerminalError) {
         throw validationError(`${error.message}; only a Completed, Failed or Stopped training job can be deleted. Stop it first.`);
       }

@@ -2,12 +2,15 @@ import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type Instanc
 import { type InstancePrices } from './money.js';
 import { type SecondaryStatus } from './statuses.js';
 import { type Trigger } from './transitions.js';
+import { SpotTrainingError } from '../errors.js';
 
 /** The lifecycle's vocabulary: what can happen to a job, what is done about it, and what a decision says. */
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
-export type AgentPhase = 'downloaded' | 'uploading' | 'completed' | 'failed';
+/** What the agent on an instance reports, in the order it happens (`failed` at any point). */
+export const AGENT_PHASES = ['downloaded', 'uploading', 'completed', 'failed'] as const;
+export type AgentPhase = (typeof AGENT_PHASES)[number];
 
 /** What can happen to a job, in the product's own terms; adapters translate AWS's shapes into these. */
 export type JobEvent = {
@@ -65,6 +68,7 @@ export type IgnoreReason = 'duplicate' | 'stale' | 'terminal' | 'not-applicable'
 export type Decision =
   | {
       kind: 'apply';
+      /** The record after the decision, its Version one past the record it was made on. */
       job: JobRecord;
       /** The statuses the write is legal from: the store's condition. */
       guardStatuses: readonly SecondaryStatus[];
@@ -73,7 +77,9 @@ export type Decision =
       triggers: Trigger[];
       transitions: TransitionRecord[];
       effects: Effect[];
+      /** The next deadline the record implies (nextDeadline): when the deadline sweep must look at it. */
+      dueAt?: EpochMillis;
     }
   | { kind: 'ignore'; reason: IgnoreReason; detail: string; effects: Effect[] };
 
-export class IllegalTransitionError extends Error {}
+export class IllegalTransitionError extends SpotTrainingError {}

@@ -7,8 +7,8 @@ import { handler as rebalanceRecommendation } from '../../functions/rebalanceRec
 import { handler as s3ObjectCreated } from '../../functions/s3ObjectCreated.js';
 import { handler as spotInterruptionWarning } from '../../functions/spotInterruptionWarning.js';
 import { ControlChannel } from '../../shared/control.js';
-import { TablePriceSource } from '../../shared/lifecycle/money.js';
-import type { Services } from '../../shared/processor.js';
+import { TablePriceSource } from '../../shared/prices/tablePrices.js';
+import type { Services } from '../../shared/services.js';
 import { useServices } from '../../shared/runtime.js';
 import { TEST_CONFIG } from '../support/jobHarness.js';
 import { createTestTable, type TestTable } from '../support/testTable.js';

@@ -1,62 +1,12 @@
-import type { Capacity } from './capacity/capacity.js';
-import type { Config } from './config.js';
-import type { ControlChannel } from './control.js';
-import { applyEvent, type Outcome } from './engine.js';
-import { launchRetryDelayMs } from './lifecycle/deadlines.js';
-import type { Effect, JobEvent } from './lifecycle/decide.js';
-import type { EpochMillis, JobRecord } from './lifecycle/job.js';
-import type { PriceSource } from './lifecycle/money.js';
-import { count, logger } from './observability.js';
-import type { JobStore } from './store/jobStore.js';
-
-/** Everything the product talks to, made once per process (see runtime.ts) and passed down. */
-export interface Services {
-  config: Config;
-  store: JobStore;
-  capacity: Capacity;
-  control: ControlChannel;
-  prices: PriceSource;
-  now: () => EpochMillis;
-  random: () => number;
-}
-
-/** Where an event came from, for the logs. */
-export interface EventContext {
-  eventId?: string;
-  source: string;
-}
+import { launchRetryDelayMs } from '../lifecycle/deadlines.js';
+import type { Effect, JobEvent } from '../lifecycle/decide.js';
+import type { JobRecord } from '../lifecycle/job.js';
+import { count, logger } from '../observability.js';
+import type { EventContext, Services } from '../services.js';
+import { processJobEvent } from './processJobEvent.js';
 
 /** Effects cause events (a launch's result), which cause effects; a chain this deep is a bug. */
 const MAX_EFFECT_DEPTH = 4;
-
-/**
- * Applies one event to one job and carries out what the decision calls for. Effects run
- * after the write: a crash in between is repaired by the redelivery, which finds the event
- * already applied and re-issues the effects the job's state implies (all are idempotent).
- */
-export async function processJobEvent(services: Services, jobName: string, event: JobEvent, context: EventContext, depth = 0): Promise<Outcome> {
-  const outcome = await applyEvent(services.store, jobName, event, services.now);
-  const fields = { jobName, event: event.type, eventId: context.eventId, source: context.source };
-  if (outcome.status === 'not-found') {
-    count('IgnoredEvent');
-    logger.info('ignored: no such job', { ...fields, reason: 'not-found' });
-    return outcome;
-  }
-  const attempt = outcome.job.CurrentAttempt;
-  if (outcome.status === 'ignored') {
-    count('IgnoredEvent');
-    logger.info(`ignored: ${outcome.detail}`, { ...fields, attempt, reason: outcome.reason });
-  } else {
-    for (const transition of outcome.decision.transitions) {
-      count('Transition');
-      if (transition.Status === 'Interrupted') count('Interruption');
-      logger.info(`transition to ${transition.Status}`, { ...fields, attempt, status: transition.Status, message: transition.StatusMessage });
-    }
-    if (outcome.decision.transitions.length === 0) logger.info('recorded', { ...fields, attempt });
-  }
-  await runEffects(services, outcome.job, outcome.effects, context, depth);
-  return outcome;
-}
 
 export async function runEffects(services: Services, job: JobRecord, effects: Effect[], context: EventContext, depth = 0): Promise<void> {
   if (effects.length && depth >= MAX_EFFECT_DEPTH) throw new Error(`Job ${job.TrainingJobName}: effects nested ${depth} deep`);
@@ -97,7 +47,8 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
       return;
     }
     case 'requestCheckpoint':
-      await services.control.request(name, effect.attempt, 'checkpoint', effect.reason, at);
+      // A spot warning also ends the training process; a rebalance or a stop to come only checkpoints.
+      await services.control.request(name, effect.attempt, effect.reason === 'interruption' ? 'interrupt' : 'checkpoint', effect.reason, at);
       return;
     case 'writeRestore':
       await services.control.writeRestore(job, effect.attempt, effect.instanceIds);
