@@ -237,6 +237,7 @@ async function ingestCheckpointOutcome(services: Services, key: string, context:
     count('FinalCheckpointLate');
   }
   if (outcome.Status === 'empty') count('CheckpointFolderEmpty');
+  if (outcome.Status === 'stale') count('CheckpointOverdue');
   const result = await processJobEvent(
     services,
     parsed.job,

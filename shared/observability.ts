@@ -23,7 +23,8 @@ export type MetricName =
   | 'CheckpointCompleted'
   | 'CheckpointFailed'
   | 'FinalCheckpointLate'
-  | 'CheckpointFolderEmpty';
+  | 'CheckpointFolderEmpty'
+  | 'CheckpointOverdue';
 
 export function count(name: MetricName, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);

@@ -174,8 +174,12 @@ const PRODUCT_CHECKPOINT_FILES = /(^|\/)ckpt-\d{9,15}\/files\//;
  */
 export const isUserFileInCheckpoint = (key: string) => PRODUCT_CHECKPOINT_FILES.test(key);
 
-/** How a checkpoint sync ended, as the agent reports it (and `started` for a final one under way). */
-export const CHECKPOINT_OUTCOME_STATUSES = ['started', 'complete', 'failed', 'empty'] as const;
+/**
+ * How a checkpoint sync ended, as the agent reports it: `started` for a final one under way,
+ * `empty` for a LocalPath that has held no file too long, `stale` for one that has not changed
+ * for longer than the job's overdue time (its checkpoints stopped arriving).
+ */
+export const CHECKPOINT_OUTCOME_STATUSES = ['started', 'complete', 'failed', 'empty', 'stale'] as const;
 export type CheckpointOutcomeStatus = (typeof CHECKPOINT_OUTCOME_STATUSES)[number];
 
 export const checkpointOutcomeKey = (job: string, attempt: number, sequence: number, status: CheckpointOutcomeStatus) =>
@@ -218,6 +222,8 @@ export const checkpointOutcomeBody = z.object({
   Reason: z.string().max(2048).optional(),
   /** Since when LocalPath has held no file. */
   EmptySince: isoTime.optional(),
+  /** Since when LocalPath has not changed (the last complete checkpoint, or the restore). */
+  UnchangedSince: isoTime.optional(),
 });
 export type CheckpointOutcomeBody = z.infer<typeof checkpointOutcomeBody>;
 
@@ -241,6 +247,7 @@ export function toCheckpointOutcome(parsed: ParsedCheckpointOutcomeKey, body: Ch
     EstimatedSeconds: body.EstimatedSeconds,
     Reason: body.Reason,
     EmptySince: ms(body.EmptySince),
+    UnchangedSince: ms(body.UnchangedSince),
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (outcome as unknown as Record<string, unknown>)[k] = v;
   return outcome;

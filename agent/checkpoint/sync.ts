@@ -1,6 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checkpointFolder, checkpointOutcomeKey, type CheckpointOutcomeBody, type CheckpointOutcomeStatus, type RestoreInstruction } from '../../shared/protocol.js';
 import { parseS3Uri } from '../../shared/s3uri.js';
+import { CHECKPOINT_OVERDUE_VARIABLE, DEFAULT_CHECKPOINT_OVERDUE_SECONDS } from '../../shared/lifecycle/checkpointHealth.js';
 import { checkpointId, type Manifest, type SyncTrigger } from './manifest.js';
 import { restoreLatestUsable, type RestoredCheckpoint } from './restore.js';
 import { applyRetention } from './retention.js';
@@ -55,6 +56,9 @@ export class Checkpointer {
   private previous?: Manifest;
   private lastFingerprint = '';
   private emptySince?: number;
+  /** When LocalPath last changed into something checkpointed (or was restored). */
+  private unchangedSince: number;
+  private readonly overdueMs: number;
   /** Bytes per second of the last sizeable upload: what a final checkpoint's estimate is based on. */
   private throughput?: number;
   private queue: Promise<unknown> = Promise.resolve();
@@ -71,6 +75,8 @@ export class Checkpointer {
       emptyAfterMs: (positive(env[EMPTY_AFTER_VARIABLE]) ?? base.emptyAfterMs / 1000) * 1000,
     };
     this.now = options.now ?? Date.now;
+    this.unchangedSince = this.now();
+    this.overdueMs = (positive(env[CHECKPOINT_OVERDUE_VARIABLE]) ?? DEFAULT_CHECKPOINT_OVERDUE_SECONDS) * 1000;
     const s3Uri = options.instruction.CheckpointS3Uri;
     if (s3Uri) {
       const { bucket, prefix } = parseS3Uri(s3Uri);
@@ -127,6 +133,10 @@ export class Checkpointer {
     if (now === this.lastFingerprint) {
       // Nothing changed: a final checkpoint is the last complete one, already in S3.
       if (request.trigger === 'final' && this.previous) await this.reportComplete(this.previous, request, this.now(), this.now(), 0);
+      // The training script stopped writing checkpoints: said while it lasts, for the alarm.
+      if (request.trigger === 'periodic' && this.now() - this.unchangedSince >= this.overdueMs) {
+        await this.report(this.sequence + 1, 'stale', { Trigger: 'periodic', StartTime: iso(this.now()), UnchangedSince: iso(this.unchangedSince) });
+      }
       return;
     }
     const sequence = ++this.sequence;
@@ -157,6 +167,7 @@ export class Checkpointer {
       const ended = this.now();
       this.previous = result.manifest;
       this.lastFingerprint = now;
+      this.unchangedSince = ended;
       const uploaded = result.manifest.UploadedBytes;
       if (uploaded >= 8 * 1024 * 1024 && ended > started) this.throughput = uploaded / ((ended - started) / 1000);
       const late = request.deadline !== undefined && ended > request.deadline ? `, ${((ended - request.deadline) / 1000).toFixed(1)} s after its deadline` : '';

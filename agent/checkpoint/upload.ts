@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CheckpointFileUnstableError, CheckpointKeyTooLongError, UploadChecksumMismatchError } from './errors.js';
@@ -164,13 +163,13 @@ async function uploadStable(target: CheckpointTarget, key: string, file: Snapsho
 
 /**
  * One object: a file of at most one part in a single PutObject, a larger one as a multipart
- * upload (lib-storage) with its parts in parallel. Either way S3 is given the SHA-256
- * checksum to verify, and the agent computes the same checksum as the bytes go.
+ * upload (lib-storage) streamed from the file with its parts in parallel. Either way S3 is
+ * given the SHA-256 of what it receives to verify, and the manifest gets S3's form of it.
  */
 async function uploadObject(target: CheckpointTarget, key: string, path: string, size: number, settings: TransferSettings, progress: (bytes: number) => void) {
   const partSize = partSizeFor(size, settings.partSizeBytes);
-  const hash = new S3Sha256(partSize);
   if (size <= partSize) {
+    const hash = new S3Sha256(partSize);
     // Read at most one byte more than expected: a file that grew is noticed, never read whole.
     const buffer = Buffer.alloc(size + 1);
     const handle = await open(path, 'r');
@@ -188,17 +187,11 @@ async function uploadObject(target: CheckpointTarget, key: string, path: string,
     progress(body.length);
     return { checksum, partSize, bytes: read };
   }
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  const parts = watchParts(target.s3, key);
   const source = createReadStream(path, { highWaterMark: READ_CHUNK });
-  source.on('error', (error) => hashing.destroy(error));
   const upload = new Upload({
     client: target.s3,
-    params: { Bucket: target.bucket, Key: key, Body: source.pipe(hashing), ChecksumAlgorithm: 'SHA256' },
+    params: { Bucket: target.bucket, Key: key, Body: source, ChecksumAlgorithm: 'SHA256' },
     partSize,
     queueSize: settings.partConcurrency,
     leavePartsOnError: false,
@@ -211,11 +204,55 @@ async function uploadObject(target: CheckpointTarget, key: string, path: string,
       reported = loaded;
     }
   });
-  const result = await upload.done();
-  if (hash.bytes > reported) progress(hash.bytes - reported);
-  const checksum = hash.digest();
-  verify(key, checksum.Checksum, (result as { ChecksumSHA256?: string }).ChecksumSHA256);
-  return { checksum, partSize, bytes: hash.bytes };
+  try {
+    const result = await upload.done();
+    if (parts.bytes > reported) progress(parts.bytes - reported);
+    const checksum = parts.single
+      ? { Checksum: parts.single.toString('base64'), ChecksumType: 'FULL_OBJECT' as const }
+      : { Checksum: S3Sha256.composite(parts.digests), ChecksumType: 'COMPOSITE' as const };
+    verify(key, checksum.Checksum, (result as { ChecksumSHA256?: string }).ChecksumSHA256);
+    return { checksum, partSize, bytes: parts.bytes };
+  } finally {
+    PARTS.delete(key);
+  }
+}
+
+/** The SHA-256 of each part of the uploads under way, by key: computed once, given to S3 and kept for the manifest. */
+interface PartDigests {
+  digests: Buffer[];
+  single?: Buffer;
+  bytes: number;
+}
+const PARTS = new Map<string, PartDigests>();
+const WATCHED = new WeakSet<S3Client>();
+
+/**
+ * Each part's SHA-256 is computed as the request goes out and set as its ChecksumSHA256, so
+ * S3 verifies it and the SDK does not hash the part a second time; the manifest's composite
+ * checksum is made of the same digests.
+ */
+function watchParts(s3: S3Client, key: string): PartDigests {
+  if (!WATCHED.has(s3)) {
+    WATCHED.add(s3);
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string; Body?: unknown; PartNumber?: number; ChecksumSHA256?: string };
+        const watched = input.Key ? PARTS.get(input.Key) : undefined;
+        if (watched && input.Body instanceof Uint8Array && (context.commandName === 'UploadPartCommand' || context.commandName === 'PutObjectCommand')) {
+          const digest = createHash('sha256').update(input.Body).digest();
+          if (context.commandName === 'PutObjectCommand') watched.single = digest;
+          else watched.digests[(input.PartNumber ?? 1) - 1] = digest;
+          watched.bytes += input.Body.byteLength;
+          input.ChecksumSHA256 = digest.toString('base64');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'checkpointPartDigests' },
+    );
+  }
+  const parts: PartDigests = { digests: [], bytes: 0 };
+  PARTS.set(key, parts);
+  return parts;
 }
 
 /** S3 answers with the checksum it computed (a server that does not compute them, nothing). */

@@ -60,6 +60,9 @@ export function onCheckpointOutcome(job: JobRecord, event: Extract<JobEvent, { t
       if (attempt.FinalCheckpoint && attempt.FinalCheckpoint.Status !== 'Started') return ignore('stale', `the final checkpoint already ended ${attempt.FinalCheckpoint.Status}`);
       setFinal(attempt, { Status: 'Started', ...finalTimes(outcome) });
       break;
+    case 'stale':
+      // Counted for the alarm; the record's own clock says the checkpoint is overdue (checkpointHealth).
+      return ignore('not-applicable', `LocalPath unchanged since ${new Date(outcome.UnchangedSince ?? ended).toISOString()}`);
     case 'empty':
       if (draft.job.LatestCheckpoint && draft.job.LatestCheckpoint.Time > (outcome.EmptySince ?? ended)) return ignore('stale', 'a checkpoint was taken since');
       draft.job.CheckpointFolderEmptySince = outcome.EmptySince ?? ended;

@@ -76,7 +76,7 @@ export type CheckpointTrigger = 'periodic' | 'requested' | 'final';
 
 /** How one checkpoint sync went, as the agent reported it. */
 export interface CheckpointOutcome {
-  Status: 'started' | 'complete' | 'failed' | 'empty';
+  Status: 'started' | 'complete' | 'failed' | 'empty' | 'stale';
   Trigger: CheckpointTrigger;
   Sequence: number;
   CheckpointId?: string;
@@ -90,6 +90,7 @@ export interface CheckpointOutcome {
   EstimatedSeconds?: number;
   Reason?: string;
   EmptySince?: EpochMillis;
+  UnchangedSince?: EpochMillis;
 }
 
 export interface FinalCheckpoint {
