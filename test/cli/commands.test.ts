@@ -93,13 +93,14 @@ describe('spotctl', () => {
     const described = await spotctl(['describe-training-job', 'cli-from-flags'], env);
     expect(described.code).toBe(0);
     const job = JSON.parse(described.stdout) as JobView & { Environment: Record<string, string>; HyperParameters: Record<string, string> };
-    expect(job.ResourceConfig).toEqual({ InstanceType: 'g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 });
+    // DescribeTrainingJob gives the type as SageMaker names it, whichever way it was given.
+    expect(job.ResourceConfig).toEqual({ InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 });
     expect(job.EnableManagedSpotTraining).toBe(true);
     expect(job.Environment).toEqual({ EPOCHS: '3' });
     expect(job.HyperParameters).toEqual({ sim_training_seconds: '40' });
     const fileJob = JSON.parse((await spotctl(['describe-training-job', '--training-job-name', 'cli-from-file'], env)).stdout) as JobView;
     expect(fileJob.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 1800, MaxWaitTimeInSeconds: 7200 });
-    expect(fileJob.ResourceConfig?.InstanceType).toBe('g5.xlarge');
+    expect(fileJob.ResourceConfig?.InstanceType).toBe('ml.g5.xlarge');
 
     const [tableRun, jsonRun, filtered] = await Promise.all([
       spotctl(['list-training-jobs'], env),
@@ -127,7 +128,7 @@ describe('spotctl', () => {
     expect(invalid.stderr).toContain('An error occurred (ValidationException) when calling the CreateTrainingJob operation: ');
     expect(invalid.stderr).toContain('MaxWaitTimeInSeconds');
     expect(unknownField.code).toBe(254);
-    expect(unknownField.stderr).toMatch(/ValidationException.*InputDataConfig/);
+    expect(unknownField.stderr).toMatch(/ValidationException.*at 'inputDataConfig' failed to satisfy constraint/);
     expect(missing.code).toBe(254);
     expect(missing.stderr).toMatch(/An error occurred \(ResourceNotFound\) when calling the DescribeTrainingJob operation: .*no-such-job/);
     expect(unreachable.code).toBe(255);

@@ -185,7 +185,8 @@ describe('events the system must shrug off', () => {
     const error = await api.call('CreateTrainingJob', job('bad_name')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiCallError);
     expect(error).toMatchObject({ type: 'ValidationException', statusCode: 400 });
-    expect((error as Error).message).toMatch(/TrainingJobName/);
+    // SageMaker names the member as its wire path does: "… at 'trainingJobName' failed to satisfy constraint …".
+    expect((error as Error).message).toMatch(/at 'trainingJobName' failed to satisfy constraint/);
     const unknown = await api.call('CreateModel', {}).catch((e: unknown) => e);
     expect(unknown).toMatchObject({ type: 'UnknownOperationException' });
   });

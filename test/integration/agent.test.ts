@@ -115,7 +115,8 @@ describe('the agent as a real process', () => {
     await put(BUCKET, `ckpt/${job}/ckpt-000000005/manifest.json`, JSON.stringify({ Version: 1, Sequence: 5, Files: [{ Path: 'state.json', Size: Buffer.byteLength(JSON.stringify({ step: 50, resumedFrom: [] })) }] }));
     await put(BUCKET, `ckpt/${job}/ckpt-000000006/state.json`, JSON.stringify({ step: 999, resumedFrom: [] }));
     const imds = await startFakeImds('i-5000000000000002', () => undefined);
-    const run = await runAgent(job, 'i-5000000000000002', imds, { TOTAL_STEPS: '150', STEP_MS: '10', CHECKPOINT_EVERY: '5' }, {
+    // Every checkpoint kept (retention would delete the first new one), so that its sequence can be read.
+    const run = await runAgent(job, 'i-5000000000000002', imds, { TOTAL_STEPS: '150', STEP_MS: '10', CHECKPOINT_EVERY: '5', SPOT_TRAINING_CHECKPOINT_RETENTION: '1000' }, {
       Checkpoint: { Id: 'ckpt-000000005', Sequence: 5, ManifestUri: `s3://${BUCKET}/ckpt/${job}/ckpt-000000005/manifest.json` },
     });
     expect(await run.exit).toBe(0);

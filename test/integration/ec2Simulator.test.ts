@@ -380,7 +380,8 @@ describe('TerminateInstances, StopInstances and DescribeInstances', () => {
     const states = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...reclaimed, earlier] }));
     const stateOf = new Map(states.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => [i.InstanceId, i.State?.Name]));
     for (const id of reclaimed) expect(['shutting-down', 'terminated']).toContain(stateOf.get(id));
-    expect(stateOf.get(earlier)).toBe('pending');
+    // The other attempt's instance is left alone (pending or, on a slow machine, already running).
+    expect(['pending', 'running']).toContain(stateOf.get(earlier));
     expect(await capacity.reclaim('resnet-spot-1', 2)).toEqual([]);
   });
 
