@@ -10,6 +10,7 @@ import { isTerminal, TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
 import { JobExistsError, JobNotFoundError, JobNotTerminalError, type JobStore, type ListSort } from '../store/jobStore.js';
 import { readCreateRequest } from './createRequest.js';
 import { FieldReader } from './fields.js';
+import { createTagOperations } from './tags.js';
 import { describeView, summaryView } from './views.js';
 
 export interface OperationDeps {
@@ -28,7 +29,7 @@ export interface OperationResult {
   job?: JobRecord;
 }
 
-export const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'ListTrainingJobs', 'StopTrainingJob', 'DeleteTrainingJob'] as const;
+export const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'ListTrainingJobs', 'StopTrainingJob', 'DeleteTrainingJob', 'AddTags', 'ListTags', 'DeleteTags'] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
 export function trainingJobArn(config: Config, name: string): string {
@@ -46,6 +47,7 @@ function readJobName(input: unknown): string {
 }
 
 export function createOperations({ store, config, now, checkpoints }: OperationDeps) {
+  const tagOperations = createTagOperations(store, config);
   /**
    * A job whose checkpoint folder already holds checkpoints of finished jobs starts from the
    * latest of them, as SageMaker restores whatever its S3Uri holds. An unfinished job's
@@ -152,6 +154,9 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     ListTrainingJobs: listTrainingJobs,
     StopTrainingJob: stopTrainingJob,
     DeleteTrainingJob: deleteTrainingJob,
+    AddTags: async (input) => ({ response: await tagOperations.AddTags(input), effects: [] }),
+    ListTags: async (input) => ({ response: await tagOperations.ListTags(input), effects: [] }),
+    DeleteTags: async (input) => ({ response: await tagOperations.DeleteTags(input), effects: [] }),
   };
   return byName;
 }

@@ -1,4 +1,4 @@
-import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
+import { tagsOf, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
 import { attemptRunMillis, costReport } from '../lifecycle/money.js';
 import { isTerminal } from '../lifecycle/statuses.js';
 import { submittedMembers } from './describeMembers.js';
@@ -84,7 +84,7 @@ export function describeView(job: JobRecord, now: EpochMillis) {
       ? { CheckpointId: job.LatestCheckpoint.Id, ManifestUri: job.LatestCheckpoint.ManifestUri, Time: seconds(job.LatestCheckpoint.Time) }
       : undefined,
     Savings: { SavingsPercent: cost.SavingsPercent, SpotCostUsd: cost.SpotCostUsd, OnDemandCostUsd: cost.OnDemandCostUsd },
-    Tags: spec.Tags,
+    Tags: tagsOf(job),
   });
 }
 

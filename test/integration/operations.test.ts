@@ -142,6 +142,38 @@ describe('DescribeTrainingJob', () => {
   });
 });
 
+describe('AddTags, ListTags and DeleteTags on a training job ARN', () => {
+  it("start from CreateTrainingJob's Tags, replace a key's value, delete by key, and show in Describe", async () => {
+    // Given a job created with one tag
+    const { response } = await ops.CreateTrainingJob(jobRequest('tagged', { Tags: [{ Key: 'team', Value: 'vision' }] }));
+    const ResourceArn = response.TrainingJobArn as string;
+    expect((await ops.ListTags({ ResourceArn })).response).toEqual({ Tags: [{ Key: 'team', Value: 'vision' }] });
+    // When tags are added (one replacing) and one deleted
+    expect((await ops.AddTags({ ResourceArn, Tags: [{ Key: 'team', Value: 'nlp' }, { Key: 'cost-centre', Value: '42' }] })).response).toEqual({
+      Tags: [{ Key: 'team', Value: 'nlp' }, { Key: 'cost-centre', Value: '42' }],
+    });
+    await ops.DeleteTags({ ResourceArn, TagKeys: ['cost-centre'] });
+    // Then ListTags and Describe say the same, and the job's status is untouched
+    expect((await ops.ListTags({ ResourceArn })).response).toEqual({ Tags: [{ Key: 'team', Value: 'nlp' }] });
+    const described = (await ops.DescribeTrainingJob({ TrainingJobName: 'tagged' })).response;
+    expect(described).toMatchObject({ Tags: [{ Key: 'team', Value: 'nlp' }], SecondaryStatus: 'Starting' });
+  });
+
+  it('refuses an ARN that names no job, more than 50 tags, and a tag against the model', async () => {
+    const { response } = await ops.CreateTrainingJob(jobRequest('tag-limits'));
+    const ResourceArn = response.TrainingJobArn as string;
+    expect((await rejection(ops.ListTags({ ResourceArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/nobody' }))).type).toBe('ResourceNotFound');
+    expect((await rejection(ops.ListTags({ ResourceArn: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/tag-limits' }))).type).toBe('ResourceNotFound');
+    const many = Array.from({ length: 30 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await ops.AddTags({ ResourceArn, Tags: many });
+    const tooMany = await rejection(ops.AddTags({ ResourceArn, Tags: many.map((t) => ({ ...t, Key: `x${t.Key}` })) }));
+    expect(tooMany.message).toMatch(/would have 60 tags; a resource can have at most 50/);
+    expect((await ops.ListTags({ ResourceArn })).response.Tags).toHaveLength(30);
+    expect((await rejection(ops.AddTags({ ResourceArn, Tags: [{ Key: 'bad*key', Value: 'v' }] }))).message).toMatch(/at 'tags\.1\.member\.key' .*regular expression pattern/);
+    expect((await rejection(ops.DeleteTags({ ResourceArn, TagKeys: [] }))).message).toMatch(/at 'tagKeys' .*length greater than or equal to 1/);
+  });
+});
+
 describe('StopTrainingJob and DeleteTrainingJob', () => {
   it('stops a job in progress, refuses to stop a finished one, and deletes only finished jobs', async () => {
     await ops.CreateTrainingJob(jobRequest('stop-then-delete'));
