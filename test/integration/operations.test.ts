@@ -29,7 +29,8 @@ async function rejection(call: Promise<unknown>): Promise<ApiError> {
 
 async function expectNothingWritten(name: string) {
   const error = await rejection(ops.DescribeTrainingJob({ TrainingJobName: name }));
-  expect(error.type).toBe('ResourceNotFound');
+  expect(error.type).toBe('ValidationException');
+  expect(error.message).toMatch(/^Requested resource not found/);
 }
 
 describe("CreateTrainingJob validation, as SageMaker's", () => {
@@ -135,10 +136,10 @@ describe('DescribeTrainingJob', () => {
     transitions.slice(0, -1).forEach((t, i) => expect(t.EndTime).toBe(transitions[i + 1]?.StartTime));
   });
 
-  it('answers ResourceNotFound for a job that does not exist', async () => {
+  it("answers SageMaker's ValidationException 'Requested resource not found' for a job that does not exist", async () => {
     const error = await rejection(ops.DescribeTrainingJob({ TrainingJobName: 'nobody' }));
-    expect(error.type).toBe('ResourceNotFound');
-    expect(error.message).toMatch(/nobody/);
+    expect(error.type).toBe('ValidationException');
+    expect(error.message).toMatch(/^Requested resource not found: .*nobody/);
   });
 });
 
@@ -185,7 +186,7 @@ describe('StopTrainingJob and DeleteTrainingJob', () => {
     expect((await rejection(ops.StopTrainingJob({ TrainingJobName: 'stop-then-delete' }))).type).toBe('ValidationException');
     await ops.DeleteTrainingJob({ TrainingJobName: 'stop-then-delete' });
     await expectNothingWritten('stop-then-delete');
-    expect((await rejection(ops.DeleteTrainingJob({ TrainingJobName: 'stop-then-delete' }))).type).toBe('ResourceNotFound');
+    expect((await rejection(ops.DeleteTrainingJob({ TrainingJobName: 'stop-then-delete' }))).message).toMatch(/^Requested resource not found/);
   });
 });
 
