@@ -228,7 +228,7 @@ describe('ListTrainingJobs', () => {
     expect(await all({ MaxResults: 3, SortOrder: 'Descending' })).toEqual(names);
   });
 
-  it('sorts by name and by status, and filters by status, name and creation time', async () => {
+  it('sorts by name and by status, and filters by status, name, creation and last modified time', async () => {
     expect(await all({ SortBy: 'Name', SortOrder: 'Descending', MaxResults: 4 })).toEqual([...names].sort().reverse());
     expect(await all({ StatusEquals: 'Stopped', MaxResults: 1 })).toEqual(['echo-5', 'charlie-3']);
     expect(await all({ SortBy: 'Status', MaxResults: 100 })).toEqual(['golf-7', 'foxtrot-6', 'delta-4', 'bravo-2', 'alpha-1', 'echo-5', 'charlie-3']);
@@ -237,6 +237,9 @@ describe('ListTrainingJobs', () => {
     // Created one second apart from T0+1s (golf-7) to T0+7s (alpha-1)
     expect(await all({ CreationTimeAfter: T0 / 1000 + 2, CreationTimeBefore: T0 / 1000 + 6 })).toEqual(['echo-5', 'delta-4', 'charlie-3']);
     expect(await all({ StatusEquals: 'InProgress', CreationTimeAfter: T0 / 1000 + 4 })).toEqual(['bravo-2', 'alpha-1']);
+    // Stopping moved charlie-3 and echo-5 to T0+7s, alpha-1's creation time
+    expect(await all({ LastModifiedTimeAfter: T0 / 1000 + 6 })).toEqual(['echo-5', 'charlie-3', 'alpha-1']);
+    expect(await all({ SortBy: 'Name', LastModifiedTimeBefore: T0 / 1000 + 3 })).toEqual(['foxtrot-6', 'golf-7']);
   });
 
   it('rejects a NextToken from another query, a forged one, and MaxResults outside 1–100', async () => {
