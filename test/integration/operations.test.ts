@@ -63,6 +63,14 @@ describe("CreateTrainingJob validation, as SageMaker's", () => {
     ['an InstanceCount of 0', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: 0 } }, /at 'resourceConfig.instanceCount' .*greater than or equal to 1/],
     ['a string where a number belongs', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: '2' } }, /at 'resourceConfig.instanceCount' .*be an integer/],
     ['a field SageMaker does not have', { InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/' } }, Foo: 1 }] }, /Unknown field 'InputDataConfig\[0\]\.Foo'/],
+    [
+      'more than a job record can keep (SageMaker-valid HyperParameters and Environment at their limits)',
+      {
+        HyperParameters: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`.padEnd(256, 'x'), 'v'.repeat(2500)])),
+        Environment: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`E${i}`.padEnd(512, 'X'), 'v'.repeat(512)])),
+      },
+      /the job would keep \d+ bytes of its request; at most 327680 can be kept for one job \(largest, in bytes: HyperParameters \d+, Environment \d+/,
+    ],
     ['RetryStrategy beyond 30 attempts', { RetryStrategy: { MaximumRetryAttempts: 31 } }, /at 'retryStrategy.maximumRetryAttempts'/],
   ];
 
