@@ -2,7 +2,9 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { TRAINING_JOB_NAME, type Checkpoint, type JobRecord } from './lifecycle/job.js';
 import { parseS3Uri } from './s3uri.js';
 import {
+  checkpointOutcomeBody,
   checkpointFolder,
+  type CheckpointOutcomeBody,
   MANIFEST_NAME,
   requestKey,
   restoreKey,
@@ -129,6 +131,20 @@ export class ControlChannel {
     } catch {
       return {};
     }
+  }
+
+  /** The body of a checkpoint outcome report, validated; a message naming the field when it is not one. */
+  async readCheckpointOutcome(key: string): Promise<CheckpointOutcomeBody | string> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return `larger than ${MAX_REPORT_BYTES} bytes`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse((await object.Body?.transformToString()) ?? '');
+    } catch {
+      return 'not JSON';
+    }
+    const result = checkpointOutcomeBody.safeParse(parsed);
+    return result.success ? result.data : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   }
 
   private async put(key: string, body: unknown): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Effect } from '../lifecycle/decide.js';
+import type { Effect, InstanceState } from '../lifecycle/decide.js';
 import type { TrainingJobSpec } from '../lifecycle/job.js';
 
 /** One launch of an attempt's instances: the lifecycle's launch effect, for one job, its volume and its network. */
@@ -22,7 +22,16 @@ export function launchSettings(spec: TrainingJobSpec): Pick<LaunchRequest, 'volu
 }
 
 export type LaunchResult =
-  | { ok: true; instanceIds: string[] }
+  | {
+      ok: true;
+      instanceIds: string[];
+      /**
+       * Each instance's state in EC2's answer, where it gave one. A launch repeated with its client
+       * token returns the instances first launched, as they are now: possibly already gone, their
+       * state changes sent while the job did not know them yet.
+       */
+      states?: Record<string, InstanceState>;
+    }
   | { ok: false; errorCode: string; message: string; capacity: boolean; retryable: boolean };
 
 /** Where instances come from: EC2 on AWS, the simulator of the local cloud. The core owns this interface. */

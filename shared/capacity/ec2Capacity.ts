@@ -6,8 +6,12 @@ import {
   type EC2Client,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
+import type { InstanceState } from '../lifecycle/decide.js';
 import { classifyLaunchError, type Capacity, type LaunchRequest, type LaunchResult } from './capacity.js';
 import { agentUserData } from './userData.js';
+
+/** The states an instance of RunInstances' answer can be in. */
+const INSTANCE_STATES: ReadonlySet<string> = new Set(['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated']);
 
 export interface Ec2CapacitySettings {
   imageId: string;
@@ -80,7 +84,12 @@ export class Ec2Capacity implements Capacity {
       if (instanceIds.length < request.count) {
         return classifyLaunchError('InsufficientInstanceCapacity', `EC2 launched ${instanceIds.length} of ${request.count} instances`);
       }
-      return { ok: true, instanceIds };
+      const states: Record<string, InstanceState> = {};
+      for (const instance of result.Instances ?? []) {
+        const state = instance.State?.Name;
+        if (instance.InstanceId && state && INSTANCE_STATES.has(state)) states[instance.InstanceId] = state as InstanceState;
+      }
+      return { ok: true, instanceIds, ...(Object.keys(states).length ? { states } : {}) };
     } catch (error) {
       const { name, message } = error as Error & { $metadata?: { httpStatusCode?: number } };
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -99,6 +99,48 @@ export interface Attempt {
   LastLaunchError?: string;
   /** Hourly prices captured when the attempt started running. */
   Prices?: { Spot: number; OnDemand: number };
+  /** The final checkpoint the agent took when the attempt was told to end (interruption, stop). */
+  FinalCheckpoint?: FinalCheckpoint;
+}
+
+export type CheckpointTrigger = 'periodic' | 'requested' | 'final';
+
+/** How one checkpoint sync went, as the agent reported it. */
+export interface CheckpointOutcome {
+  Status: 'started' | 'complete' | 'failed' | 'empty' | 'stale';
+  Trigger: CheckpointTrigger;
+  Sequence: number;
+  CheckpointId?: string;
+  ManifestUri?: string;
+  StartTime: EpochMillis;
+  EndTime?: EpochMillis;
+  SizeInBytes?: number;
+  UploadedBytes?: number;
+  FileCount?: number;
+  DeadlineTime?: EpochMillis;
+  EstimatedSeconds?: number;
+  Reason?: string;
+  EmptySince?: EpochMillis;
+  UnchangedSince?: EpochMillis;
+}
+
+export interface FinalCheckpoint {
+  /** Started: under way (or cut off: no later word came); InTime / Late: complete before / after its deadline. */
+  Status: 'Started' | 'InTime' | 'Late' | 'Failed';
+  StartTime: EpochMillis;
+  EndTime?: EpochMillis;
+  DeadlineTime?: EpochMillis;
+  EstimatedSeconds?: number;
+  CheckpointId?: string;
+  Reason?: string;
+}
+
+export interface CheckpointFailure {
+  Time: EpochMillis;
+  Attempt: number;
+  Sequence: number;
+  Trigger: CheckpointTrigger;
+  Reason: string;
 }
 
 export interface TransitionRecord {
@@ -114,6 +156,12 @@ export interface Checkpoint {
   Sequence: number;
   ManifestUri: string;
   Time: EpochMillis;
+  /** What the agent reported of it (absent for checkpoints it did not write, e.g. another tool's). */
+  SizeInBytes?: number;
+  UploadedBytes?: number;
+  FileCount?: number;
+  UploadMillis?: number;
+  Trigger?: CheckpointTrigger;
 }
 
 export interface Interruption {
@@ -148,6 +196,11 @@ export interface JobRecord {
   FinalMetricDataList?: { MetricName: string; Value: number; Timestamp: EpochMillis }[];
   /** Set by the first AddTags or DeleteTags; until then the tags are Spec.Tags. */
   Tags?: Tag[];
+  /** The last checkpoint sync that failed, and how many failed since the last complete one. */
+  LastCheckpointFailure?: CheckpointFailure;
+  CheckpointFailuresInARow?: number;
+  /** The agent found LocalPath empty since then, for longer than the job allows. */
+  CheckpointFolderEmptySince?: EpochMillis;
   StopReason?: StopReason;
   StoppingTime?: EpochMillis;
   RetriesUsed: number;
