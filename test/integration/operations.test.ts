@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOperations, type Operations } from '../../shared/api/operations.js';
 import { ApiError } from '../../shared/errors.js';
+import { nextDeadline } from '../../shared/lifecycle/deadlines.js';
 import { jobRequest, JobHarness, StoreBackend, T0, TEST_CONFIG } from '../support/jobHarness.js';
 import { createTestTable, type TestTable } from '../support/testTable.js';
 
@@ -142,6 +143,36 @@ describe('DescribeTrainingJob', () => {
     expect(transitions.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
     // Contiguous: each ends when the next starts
     transitions.slice(0, -1).forEach((t, i) => expect(t.EndTime).toBe(transitions[i + 1]?.StartTime));
+  });
+
+  it('returns what was submitted in SageMaker\'s shapes, and the final metrics once the job has them', async () => {
+    // Given a job with a channel, a VPC, metrics to watch and members that have no effect here
+    await ops.CreateTrainingJob(
+      jobRequest('echoed', {
+        AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'train:loss', Regex: 'loss=([0-9.]+)' }] },
+        InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/train' } }, ContentType: 'text/csv' }],
+        VpcConfig: { Subnets: ['subnet-1'], SecurityGroupIds: ['sg-1'] },
+        ExperimentConfig: { ExperimentName: 'resnet' },
+        StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200, MaxPendingTimeInSeconds: 7200 },
+      }),
+    );
+    const job = (await table.store.get('echoed'))!;
+    // When the job's metrics are recorded
+    const metrics = [{ MetricName: 'train:loss', Value: 0.25, Timestamp: T0 + 90_000 }];
+    await table.store.write(job, { job: { ...job, FinalMetricDataList: metrics, Version: job.Version + 1 }, guardStatuses: [job.SecondaryStatus], dueAt: nextDeadline(job) });
+    // Then Describe returns them all as SageMaker does
+    const { response } = await ops.DescribeTrainingJob({ TrainingJobName: 'echoed' });
+    expect(response).toMatchObject({
+      AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'train:loss', Regex: 'loss=([0-9.]+)' }] },
+      InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/train', S3DataDistributionType: 'FullyReplicated' } }, ContentType: 'text/csv', InputMode: 'File' }],
+      VpcConfig: { Subnets: ['subnet-1'], SecurityGroupIds: ['sg-1'] },
+      ExperimentConfig: { ExperimentName: 'resnet' },
+      StoppingCondition: { MaxPendingTimeInSeconds: 7200 },
+      ResourceConfig: { InstanceType: 'ml.g5.xlarge' },
+      EnableNetworkIsolation: false,
+      FinalMetricDataList: [{ MetricName: 'train:loss', Value: 0.25, Timestamp: T0 / 1000 + 90 }],
+    });
+    expect(response.NoEffect).toBeUndefined();
   });
 
   it("answers SageMaker's ValidationException 'Requested resource not found' for a job that does not exist", async () => {
