@@ -104,7 +104,7 @@ async function cloudWatchSource(ctx: Context, job: string, attempt: number | und
 }
 
 export async function showLogs(ctx: Context, api: TrainingJobsClient, name: string, options: LogsOptions, io: Io): Promise<number> {
-  // The job must exist: a ResourceNotFound reads better than an empty output.
+  // The job must exist: "Requested resource not found" reads better than an empty output.
   let job = await api.call<JobView>('DescribeTrainingJob', { TrainingJobName: name });
   const source = options.from === 's3' ? await s3Source(ctx, name, options.attempt) : await cloudWatchSource(ctx, name, options.attempt);
   let printedAny = false;

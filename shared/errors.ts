@@ -36,4 +36,9 @@ export class ApiError extends SpotTrainingError {
 }
 
 export const validationError = (message: string) => new ApiError('ValidationException', message);
-export const notFound = (name: string) => new ApiError('ResourceNotFound', `Requested resource not found: TrainingJob ${name} does not exist.`);
+/**
+ * A training job that does not exist: SageMaker answers DescribeTrainingJob, StopTrainingJob and
+ * DeleteTrainingJob for one with a ValidationException "Requested resource not found." (not the
+ * ResourceNotFound its model lists), and clients recognise it by that message.
+ */
+export const notFound = (name: string) => new ApiError('ValidationException', `Requested resource not found: TrainingJob ${name} does not exist.`);

@@ -1,13 +1,13 @@
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { TrainingJobSpec } from '../lifecycle/job.js';
-import { NO_EFFECT_MEMBERS, type Json, type MetricDefinition, type NoEffectMembers, type VpcConfig } from '../lifecycle/jobSpec.js';
+import { NO_EFFECT_MEMBERS, type InputChannel, type Json, type MetricDefinition, type NoEffectMembers, type VpcConfig } from '../lifecycle/jobSpec.js';
 import { readInputDataConfig } from './channels.js';
 import { FieldReader } from './fields.js';
 import { checkAgainstModel } from './model/validate.js';
 import { refuseUnsupported } from './refusals.js';
 import { writableFolder } from './s3Locations.js';
-import { readSpotOptions } from './spotOptions.js';
+import { readSpotOptions, type SpotOptions } from './spotOptions.js';
 import { INSTANCE_TYPE, knownInstanceType, mapInstanceType } from './instanceTypes.js';
 
 export { mapInstanceType } from './instanceTypes.js';
@@ -107,7 +107,59 @@ export function readCreateRequest(input: unknown, config: Config): TrainingJobSp
     );
   }
 
-  const submittedType = instanceType as string;
+  const spec = buildSpec(req, { algorithm, resources, output, image, entrypoint, args, metrics, inputMode, instanceCount, volume, spot, maxRuntime, maxWait, maxPending, checkpointUri, localPath, outputPath, tensorBoardUri, tensorBoardPath, channels, spotOptions, instanceType });
+  refuseOversized(spec);
+  return spec;
+}
+
+/**
+ * A job is one DynamoDB item (at most 400 KB), which also holds its history: what a request
+ * asks to keep is limited to MAX_SPEC_BYTES, so that a job that can be created can also run.
+ */
+const MAX_SPEC_BYTES = 320 * 1024;
+
+function refuseOversized(spec: TrainingJobSpec): void {
+  const size = Buffer.byteLength(JSON.stringify(spec), 'utf8');
+  if (size <= MAX_SPEC_BYTES) return;
+  const largest = Object.entries({ ...spec, ...spec.NoEffect, NoEffect: undefined })
+    .map(([member, value]) => [member, Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([member, bytes]) => `${member} ${bytes}`);
+  throw new ApiError(
+    'ValidationException',
+    `1 validation error detected: the job would keep ${size} bytes of its request; at most ${MAX_SPEC_BYTES} can be kept for one job (largest, in bytes: ${largest.join(', ')})`,
+  );
+}
+
+interface Read {
+  algorithm: Obj;
+  resources: Obj;
+  output: Obj;
+  image?: string;
+  entrypoint?: string[];
+  args?: string[];
+  metrics?: MetricDefinition[];
+  inputMode: string;
+  instanceCount?: number;
+  volume?: number;
+  spot: boolean;
+  maxRuntime: number;
+  maxWait?: number;
+  maxPending?: number;
+  checkpointUri?: string;
+  localPath?: string;
+  outputPath?: string;
+  tensorBoardUri?: string;
+  tensorBoardPath?: string;
+  channels?: InputChannel[];
+  spotOptions?: SpotOptions;
+  instanceType?: string;
+}
+
+function buildSpec(req: Obj, read: Read): TrainingJobSpec {
+  const { algorithm, resources, output, image, entrypoint, args, metrics, inputMode, instanceCount, volume, spot, maxRuntime, maxWait, maxPending, checkpointUri, localPath, outputPath, tensorBoardUri, tensorBoardPath, channels, spotOptions } = read;
+  const submittedType = read.instanceType as string;
   const noEffect = Object.fromEntries(NO_EFFECT_MEMBERS.filter((m) => req[m] !== undefined && req[m] !== null).map((m) => [m, req[m] as Json])) as NoEffectMembers;
   return {
     TrainingJobName: req.TrainingJobName as string,

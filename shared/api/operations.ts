@@ -10,6 +10,7 @@ import { isTerminal, TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
 import { JobExistsError, JobNotFoundError, JobNotTerminalError, type JobStore, type ListSort } from '../store/jobStore.js';
 import { readCreateRequest } from './createRequest.js';
 import { FieldReader } from './fields.js';
+import { createTagOperations } from './tags.js';
 import { describeView, summaryView } from './views.js';
 
 export interface OperationDeps {
@@ -28,7 +29,7 @@ export interface OperationResult {
   job?: JobRecord;
 }
 
-export const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'ListTrainingJobs', 'StopTrainingJob', 'DeleteTrainingJob'] as const;
+export const OPERATIONS = ['CreateTrainingJob', 'DescribeTrainingJob', 'ListTrainingJobs', 'StopTrainingJob', 'DeleteTrainingJob', 'AddTags', 'ListTags', 'DeleteTags'] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
 export function trainingJobArn(config: Config, name: string): string {
@@ -46,6 +47,7 @@ function readJobName(input: unknown): string {
 }
 
 export function createOperations({ store, config, now, checkpoints }: OperationDeps) {
+  const tagOperations = createTagOperations(store, config);
   /**
    * A job whose checkpoint folder already holds checkpoints of finished jobs starts from the
    * latest of them, as SageMaker restores whatever its S3Uri holds. An unfinished job's
@@ -92,7 +94,7 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
   async function listTrainingJobs(input: unknown): Promise<OperationResult> {
     const r = new FieldReader();
     const body = r.object(input ?? {}, 'request body', false) ?? {};
-    r.onlyKnown(body, '', ['MaxResults', 'NextToken', 'SortBy', 'SortOrder', 'StatusEquals', 'NameContains', 'CreationTimeAfter', 'CreationTimeBefore']);
+    r.onlyKnown(body, '', ['MaxResults', 'NextToken', 'SortBy', 'SortOrder', 'StatusEquals', 'NameContains', 'CreationTimeAfter', 'CreationTimeBefore', 'LastModifiedTimeAfter', 'LastModifiedTimeBefore']);
     const limit = r.integer(body, 'MaxResults', 'maxResults', { min: 1, max: 100 }) ?? 10;
     const sortBy = (r.string(body, 'SortBy', 'sortBy', { max: 16, oneOf: ['Name', 'CreationTime', 'Status'] }) ?? 'CreationTime') as ListSort;
     const order = r.string(body, 'SortOrder', 'sortOrder', { max: 16, oneOf: ['Ascending', 'Descending'] }) ?? 'Ascending';
@@ -100,9 +102,11 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     const nameContains = r.string(body, 'NameContains', 'nameContains', { min: 1, max: 63, pattern: /^[a-zA-Z0-9-]+$/ });
     const creationTimeAfter = r.timestamp(body, 'CreationTimeAfter', 'creationTimeAfter');
     const creationTimeBefore = r.timestamp(body, 'CreationTimeBefore', 'creationTimeBefore');
+    const lastModifiedTimeAfter = r.timestamp(body, 'LastModifiedTimeAfter', 'lastModifiedTimeAfter');
+    const lastModifiedTimeBefore = r.timestamp(body, 'LastModifiedTimeBefore', 'lastModifiedTimeBefore');
     const token = r.string(body, 'NextToken', 'nextToken', { max: 8192, pattern: /^[A-Za-z0-9_-]+$/ });
     r.throwIfInvalid();
-    const query = { sortBy, ascending: order === 'Ascending', limit, statusEquals, nameContains, creationTimeAfter, creationTimeBefore };
+    const query = { sortBy, ascending: order === 'Ascending', limit, statusEquals, nameContains, creationTimeAfter, creationTimeBefore, lastModifiedTimeAfter, lastModifiedTimeBefore };
     // A token continues one query only: it carries a digest of the query it came from.
     const queryDigest = createHash('sha256').update(JSON.stringify({ ...query, limit: undefined })).digest('hex').slice(0, 16);
     const startKey = token === undefined ? undefined : readNextToken(token, queryDigest);
@@ -152,6 +156,9 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     ListTrainingJobs: listTrainingJobs,
     StopTrainingJob: stopTrainingJob,
     DeleteTrainingJob: deleteTrainingJob,
+    AddTags: async (input) => ({ response: await tagOperations.AddTags(input), effects: [] }),
+    ListTags: async (input) => ({ response: await tagOperations.ListTags(input), effects: [] }),
+    DeleteTags: async (input) => ({ response: await tagOperations.DeleteTags(input), effects: [] }),
   };
   return byName;
 }

@@ -1,4 +1,4 @@
-import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
+import { tagsOf, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
 import { attemptRunMillis, costReport } from '../lifecycle/money.js';
 import { isTerminal } from '../lifecycle/statuses.js';
 import { checkpointHealth } from '../lifecycle/checkpointHealth.js';
@@ -117,7 +117,7 @@ export function describeView(job: JobRecord, now: EpochMillis) {
       : undefined,
     CheckpointHealth: job.Spec.CheckpointConfig ? checkpointHealth(job, now) : undefined,
     Savings: { SavingsPercent: cost.SavingsPercent, SpotCostUsd: cost.SpotCostUsd, OnDemandCostUsd: cost.OnDemandCostUsd },
-    Tags: spec.Tags,
+    Tags: tagsOf(job),
   });
 }
 

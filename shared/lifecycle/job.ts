@@ -54,7 +54,7 @@ export interface TrainingJobSpec {
   Environment: Record<string, string>;
   HyperParameters: Record<string, string>;
   RetryStrategy?: { MaximumRetryAttempts: number };
-  Tags: { Key: string; Value: string }[];
+  Tags: Tag[];
   /** What a stopped or hibernated spot instance does: on a persistent request it comes back. */
   SpotInterruptionBehavior: InstanceAction;
   /** Instance types to try, in order, when the first has no spot capacity. */
@@ -62,6 +62,14 @@ export interface TrainingJobSpec {
   /** Launch on-demand after this long without spot capacity; absent means never. */
   OnDemandFallbackAfterSeconds?: number;
 }
+
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+/** The job's tags now: CreateTrainingJob's, as AddTags and DeleteTags changed them since. */
+export const tagsOf = (job: Pick<JobRecord, 'Tags' | 'Spec'>): Tag[] => job.Tags ?? job.Spec.Tags;
 
 export type AttemptEnd = 'interrupted' | 'completed' | 'failed' | 'stopped' | 'max-runtime' | 'max-wait' | 'lost';
 
@@ -186,6 +194,8 @@ export interface JobRecord {
   LatestCheckpoint?: Checkpoint;
   /** The last value of each of the job's MetricDefinitions seen in its output; DescribeTrainingJob's FinalMetricDataList. */
   FinalMetricDataList?: { MetricName: string; Value: number; Timestamp: EpochMillis }[];
+  /** Set by the first AddTags or DeleteTags; until then the tags are Spec.Tags. */
+  Tags?: Tag[];
   /** The last checkpoint sync that failed, and how many failed since the last complete one. */
   LastCheckpointFailure?: CheckpointFailure;
   CheckpointFailuresInARow?: number;

@@ -209,6 +209,16 @@ export class DynamoJobStore implements JobStore {
         filters.push('#created < :before');
       }
     }
+    if (query.lastModifiedTimeAfter !== undefined) {
+      names['#modified'] = 'LastModifiedTime';
+      values[':modifiedAfter'] = query.lastModifiedTimeAfter;
+      filters.push('#modified > :modifiedAfter');
+    }
+    if (query.lastModifiedTimeBefore !== undefined) {
+      names['#modified'] = 'LastModifiedTime';
+      values[':modifiedBefore'] = query.lastModifiedTimeBefore;
+      filters.push('#modified < :modifiedBefore');
+    }
     if (query.nameContains) {
       names['#name'] = 'TrainingJobName';
       values[':contains'] = query.nameContains;

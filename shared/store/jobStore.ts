@@ -63,6 +63,8 @@ export interface ListQuery {
   nameContains?: string;
   creationTimeAfter?: EpochMillis;
   creationTimeBefore?: EpochMillis;
+  lastModifiedTimeAfter?: EpochMillis;
+  lastModifiedTimeBefore?: EpochMillis;
   /** The store's key to continue after, from a previous page. */
   startKey?: Record<string, unknown>;
 }

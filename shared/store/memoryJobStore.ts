@@ -67,7 +67,9 @@ export class MemoryJobStore implements JobStore {
           (query.statusEquals === undefined || job.TrainingJobStatus === query.statusEquals) &&
           (query.nameContains === undefined || job.TrainingJobName.includes(query.nameContains)) &&
           (query.creationTimeAfter === undefined || job.CreationTime > query.creationTimeAfter) &&
-          (query.creationTimeBefore === undefined || job.CreationTime < query.creationTimeBefore),
+          (query.creationTimeBefore === undefined || job.CreationTime < query.creationTimeBefore) &&
+          (query.lastModifiedTimeAfter === undefined || job.LastModifiedTime > query.lastModifiedTimeAfter) &&
+          (query.lastModifiedTimeBefore === undefined || job.LastModifiedTime < query.lastModifiedTimeBefore),
       )
       .sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0) * (query.ascending ? 1 : -1));
     const after = query.startKey?.after;

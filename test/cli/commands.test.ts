@@ -93,7 +93,7 @@ describe('spotctl', () => {
     const described = await spotctl(['describe-training-job', 'cli-from-flags'], env);
     expect(described.code).toBe(0);
     const job = JSON.parse(described.stdout) as JobView & { Environment: Record<string, string>; HyperParameters: Record<string, string> };
-    // DescribeTrainingJob gives the type as SageMaker names it, whichever way it was given.
+    // As submitted; the EC2 type each attempt ran on is in its Attempts
     expect(job.ResourceConfig).toEqual({ InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 });
     expect(job.EnableManagedSpotTraining).toBe(true);
     expect(job.Environment).toEqual({ EPOCHS: '3' });
@@ -120,7 +120,7 @@ describe('spotctl', () => {
   it("errors read like SageMaker's through the AWS CLI, name the field, and exit 254; an unreachable endpoint exits 255", async () => {
     const [invalid, unknownField, missing, unreachable] = await Promise.all([
       spotctl(['create-training-job', 'cli-bad', '--training-image=train:latest', '--instance-type=g5.xlarge', '--enable-managed-spot-training', '--max-runtime-in-seconds=3600', '--max-wait-time-in-seconds=60', '--output-s3-path=s3://spot-training-data/output'], env),
-      spotctl(['create-training-job', '--cli-input-json', JSON.stringify({ ...jobRequest('cli-bad-2'), InputDataConfig: [] })], env),
+      spotctl(['create-training-job', '--cli-input-json', JSON.stringify({ ...jobRequest('cli-bad-2'), InputDataConfigs: [] })], env),
       spotctl(['describe-training-job', 'no-such-job'], env),
       spotctl(['list-training-jobs', '--endpoint-url', `http://127.0.0.1:${await closedPort()}`], env),
     ]);
@@ -128,9 +128,9 @@ describe('spotctl', () => {
     expect(invalid.stderr).toContain('An error occurred (ValidationException) when calling the CreateTrainingJob operation: ');
     expect(invalid.stderr).toContain('MaxWaitTimeInSeconds');
     expect(unknownField.code).toBe(254);
-    expect(unknownField.stderr).toMatch(/ValidationException.*at 'inputDataConfig' failed to satisfy constraint/);
+    expect(unknownField.stderr).toMatch(/ValidationException.*Unknown field 'InputDataConfigs'/);
     expect(missing.code).toBe(254);
-    expect(missing.stderr).toMatch(/An error occurred \(ResourceNotFound\) when calling the DescribeTrainingJob operation: .*no-such-job/);
+    expect(missing.stderr).toMatch(/An error occurred \(ValidationException\) when calling the DescribeTrainingJob operation: Requested resource not found.*no-such-job/);
     expect(unreachable.code).toBe(255);
     expect(unreachable.stderr).toMatch(/Could not connect to the endpoint URL: "http:\/\/127\.0\.0\.1:\d+" \(ECONNREFUSED\)\. Is the local cloud running \(npm start\)\?/);
   }, 60_000);
@@ -172,7 +172,7 @@ describe('spotctl', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     const gone = await spotctl(['describe-training-job', 'cli-stop'], env);
     expect(gone.code).toBe(254);
-    expect(gone.stderr).toContain('ResourceNotFound');
+    expect(gone.stderr).toContain('Requested resource not found');
   }, 60_000);
 
   it('watch exits 13 when MaxWaitTimeInSeconds runs out without capacity, and 14 on --timeout', async () => {

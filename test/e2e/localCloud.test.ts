@@ -185,8 +185,7 @@ describe('events the system must shrug off', () => {
     const error = await api.call('CreateTrainingJob', job('bad_name')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiCallError);
     expect(error).toMatchObject({ type: 'ValidationException', statusCode: 400 });
-    // SageMaker names the member as its wire path does: "… at 'trainingJobName' failed to satisfy constraint …".
-    expect((error as Error).message).toMatch(/at 'trainingJobName' failed to satisfy constraint/);
+    expect((error as Error).message).toMatch(/Value 'bad_name' at 'trainingJobName'/);
     const unknown = await api.call('CreateModel', {}).catch((e: unknown) => e);
     expect(unknown).toMatchObject({ type: 'UnknownOperationException' });
   });
@@ -226,6 +225,6 @@ describe('the AWS CLI as a client', () => {
     expect(statuses(stopped).slice(-2)).toEqual(['Stopping', 'Stopped']);
 
     const missing = await aws(['sagemaker', 'describe-training-job', ...endpoint, '--training-job-name', 'nobody-here']).catch((e: { stderr: string }) => e);
-    expect((missing as { stderr: string }).stderr).toMatch(/ResourceNotFound/);
+    expect((missing as { stderr: string }).stderr).toMatch(/\(ValidationException\).*Requested resource not found/);
   }, 90_000);
 });

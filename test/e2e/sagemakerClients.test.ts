@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  AddTagsCommand,
   CreateTrainingJobCommand,
+  DeleteTagsCommand,
+  ListTagsCommand,
   DescribeTrainingJobCommand,
   ListTrainingJobsCommand,
   SageMakerClient,
@@ -147,12 +150,18 @@ describe('the AWS SDK for JavaScript, with the body of Estimator.fit()', () => {
     expect(resumed.Checkpoint?.Id).toBeDefined();
   }, 240_000);
 
-  it('lists and stops a job, and a refused request writes nothing', async () => {
+  it('lists, tags and stops a job, and a refused request writes nothing', async () => {
     const name = 'sdk-fit-stop';
     await sagemaker.send(new CreateTrainingJobCommand(fitBody('estimator-fit-spot-debugger-off.json', name)));
     const listed = await sagemaker.send(new ListTrainingJobsCommand({ NameContains: 'sdk-fit-stop' }));
     expect(listed.TrainingJobSummaries?.map((s) => [s.TrainingJobName, s.TrainingJobStatus])).toEqual([[name, 'InProgress']]);
     expect(listed.TrainingJobSummaries?.[0]?.CreationTime).toBeInstanceOf(Date);
+
+    // Tags, by the job's ARN
+    const ResourceArn = `arn:aws:sagemaker:us-east-1:000000000000:training-job/${name}`;
+    await sagemaker.send(new AddTagsCommand({ ResourceArn, Tags: [{ Key: 'team', Value: 'vision' }, { Key: 'run', Value: '1' }] }));
+    await sagemaker.send(new DeleteTagsCommand({ ResourceArn, TagKeys: ['run'] }));
+    expect((await sagemaker.send(new ListTagsCommand({ ResourceArn }))).Tags).toEqual([{ Key: 'team', Value: 'vision' }]);
 
     await sagemaker.send(new StopTrainingJobCommand({ TrainingJobName: name }));
     const stopped = await waitUntil(name, finished, 60_000);
@@ -218,6 +227,7 @@ describe('boto3', () => {
 
     const listed = await boto3<{ TrainingJobSummaries: { TrainingJobName: string }[] }>('list', 'boto3-fit');
     expect(listed.TrainingJobSummaries.map((s) => s.TrainingJobName)).toEqual([name]);
+    expect(await boto3('tags', `arn:aws:sagemaker:us-east-1:000000000000:training-job/${name}`)).toEqual({ Tags: [] });
     const stopFinished = await boto3<{ Error?: { Code: string; Message: string } }>('stop', name);
     expect(stopFinished.Error?.Code).toBe('ValidationException');
   }, 180_000);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOperations, type Operations } from '../../shared/api/operations.js';
 import { ApiError } from '../../shared/errors.js';
+import { nextDeadline } from '../../shared/lifecycle/deadlines.js';
 import { jobRequest, JobHarness, StoreBackend, T0, TEST_CONFIG } from '../support/jobHarness.js';
 import { createTestTable, type TestTable } from '../support/testTable.js';
 
@@ -29,7 +30,8 @@ async function rejection(call: Promise<unknown>): Promise<ApiError> {
 
 async function expectNothingWritten(name: string) {
   const error = await rejection(ops.DescribeTrainingJob({ TrainingJobName: name }));
-  expect(error.type).toBe('ResourceNotFound');
+  expect(error.type).toBe('ValidationException');
+  expect(error.message).toMatch(/^Requested resource not found/);
 }
 
 describe("CreateTrainingJob validation, as SageMaker's", () => {
@@ -62,6 +64,14 @@ describe("CreateTrainingJob validation, as SageMaker's", () => {
     ['an InstanceCount of 0', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: 0 } }, /at 'resourceConfig.instanceCount' .*greater than or equal to 1/],
     ['a string where a number belongs', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: '2' } }, /at 'resourceConfig.instanceCount' .*be an integer/],
     ['a field SageMaker does not have', { InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/' } }, Foo: 1 }] }, /Unknown field 'InputDataConfig\[0\]\.Foo'/],
+    [
+      'more than a job record can keep (SageMaker-valid HyperParameters and Environment at their limits)',
+      {
+        HyperParameters: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`.padEnd(256, 'x'), 'v'.repeat(2500)])),
+        Environment: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`E${i}`.padEnd(512, 'X'), 'v'.repeat(512)])),
+      },
+      /the job would keep \d+ bytes of its request; at most 327680 can be kept for one job \(largest, in bytes: HyperParameters \d+, Environment \d+/,
+    ],
     ['RetryStrategy beyond 30 attempts', { RetryStrategy: { MaximumRetryAttempts: 31 } }, /at 'retryStrategy.maximumRetryAttempts'/],
   ];
 
@@ -135,10 +145,72 @@ describe('DescribeTrainingJob', () => {
     transitions.slice(0, -1).forEach((t, i) => expect(t.EndTime).toBe(transitions[i + 1]?.StartTime));
   });
 
-  it('answers ResourceNotFound for a job that does not exist', async () => {
+  it('returns what was submitted in SageMaker\'s shapes, and the final metrics once the job has them', async () => {
+    // Given a job with a channel, a VPC, metrics to watch and members that have no effect here
+    await ops.CreateTrainingJob(
+      jobRequest('echoed', {
+        AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'train:loss', Regex: 'loss=([0-9.]+)' }] },
+        InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/train' } }, ContentType: 'text/csv' }],
+        VpcConfig: { Subnets: ['subnet-1'], SecurityGroupIds: ['sg-1'] },
+        ExperimentConfig: { ExperimentName: 'resnet' },
+        StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200, MaxPendingTimeInSeconds: 7200 },
+      }),
+    );
+    const job = (await table.store.get('echoed'))!;
+    // When the job's metrics are recorded
+    const metrics = [{ MetricName: 'train:loss', Value: 0.25, Timestamp: T0 + 90_000 }];
+    await table.store.write(job, { job: { ...job, FinalMetricDataList: metrics, Version: job.Version + 1 }, guardStatuses: [job.SecondaryStatus], dueAt: nextDeadline(job) });
+    // Then Describe returns them all as SageMaker does
+    const { response } = await ops.DescribeTrainingJob({ TrainingJobName: 'echoed' });
+    expect(response).toMatchObject({
+      AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'train:loss', Regex: 'loss=([0-9.]+)' }] },
+      InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/train', S3DataDistributionType: 'FullyReplicated' } }, ContentType: 'text/csv', InputMode: 'File' }],
+      VpcConfig: { Subnets: ['subnet-1'], SecurityGroupIds: ['sg-1'] },
+      ExperimentConfig: { ExperimentName: 'resnet' },
+      StoppingCondition: { MaxPendingTimeInSeconds: 7200 },
+      ResourceConfig: { InstanceType: 'ml.g5.xlarge' },
+      EnableNetworkIsolation: false,
+      FinalMetricDataList: [{ MetricName: 'train:loss', Value: 0.25, Timestamp: T0 / 1000 + 90 }],
+    });
+    expect(response.NoEffect).toBeUndefined();
+  });
+
+  it("answers SageMaker's ValidationException 'Requested resource not found' for a job that does not exist", async () => {
     const error = await rejection(ops.DescribeTrainingJob({ TrainingJobName: 'nobody' }));
-    expect(error.type).toBe('ResourceNotFound');
-    expect(error.message).toMatch(/nobody/);
+    expect(error.type).toBe('ValidationException');
+    expect(error.message).toMatch(/^Requested resource not found: .*nobody/);
+  });
+});
+
+describe('AddTags, ListTags and DeleteTags on a training job ARN', () => {
+  it("start from CreateTrainingJob's Tags, replace a key's value, delete by key, and show in Describe", async () => {
+    // Given a job created with one tag
+    const { response } = await ops.CreateTrainingJob(jobRequest('tagged', { Tags: [{ Key: 'team', Value: 'vision' }] }));
+    const ResourceArn = response.TrainingJobArn as string;
+    expect((await ops.ListTags({ ResourceArn })).response).toEqual({ Tags: [{ Key: 'team', Value: 'vision' }] });
+    // When tags are added (one replacing) and one deleted
+    expect((await ops.AddTags({ ResourceArn, Tags: [{ Key: 'team', Value: 'nlp' }, { Key: 'cost-centre', Value: '42' }] })).response).toEqual({
+      Tags: [{ Key: 'team', Value: 'nlp' }, { Key: 'cost-centre', Value: '42' }],
+    });
+    await ops.DeleteTags({ ResourceArn, TagKeys: ['cost-centre'] });
+    // Then ListTags and Describe say the same, and the job's status is untouched
+    expect((await ops.ListTags({ ResourceArn })).response).toEqual({ Tags: [{ Key: 'team', Value: 'nlp' }] });
+    const described = (await ops.DescribeTrainingJob({ TrainingJobName: 'tagged' })).response;
+    expect(described).toMatchObject({ Tags: [{ Key: 'team', Value: 'nlp' }], SecondaryStatus: 'Starting' });
+  });
+
+  it('refuses an ARN that names no job, more than 50 tags, and a tag against the model', async () => {
+    const { response } = await ops.CreateTrainingJob(jobRequest('tag-limits'));
+    const ResourceArn = response.TrainingJobArn as string;
+    expect((await rejection(ops.ListTags({ ResourceArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/nobody' }))).type).toBe('ResourceNotFound');
+    expect((await rejection(ops.ListTags({ ResourceArn: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/tag-limits' }))).type).toBe('ResourceNotFound');
+    const many = Array.from({ length: 30 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await ops.AddTags({ ResourceArn, Tags: many });
+    const tooMany = await rejection(ops.AddTags({ ResourceArn, Tags: many.map((t) => ({ ...t, Key: `x${t.Key}` })) }));
+    expect(tooMany.message).toMatch(/would have 60 tags; a resource can have at most 50/);
+    expect((await ops.ListTags({ ResourceArn })).response.Tags).toHaveLength(30);
+    expect((await rejection(ops.AddTags({ ResourceArn, Tags: [{ Key: 'bad*key', Value: 'v' }] }))).message).toMatch(/at 'tags\.1\.member\.key' .*regular expression pattern/);
+    expect((await rejection(ops.DeleteTags({ ResourceArn, TagKeys: [] }))).message).toMatch(/at 'tagKeys' .*length greater than or equal to 1/);
   });
 });
 
@@ -153,7 +225,7 @@ describe('StopTrainingJob and DeleteTrainingJob', () => {
     expect((await rejection(ops.StopTrainingJob({ TrainingJobName: 'stop-then-delete' }))).type).toBe('ValidationException');
     await ops.DeleteTrainingJob({ TrainingJobName: 'stop-then-delete' });
     await expectNothingWritten('stop-then-delete');
-    expect((await rejection(ops.DeleteTrainingJob({ TrainingJobName: 'stop-then-delete' }))).type).toBe('ResourceNotFound');
+    expect((await rejection(ops.DeleteTrainingJob({ TrainingJobName: 'stop-then-delete' }))).message).toMatch(/^Requested resource not found/);
   });
 });
 
@@ -195,7 +267,7 @@ describe('ListTrainingJobs', () => {
     expect(await all({ MaxResults: 3, SortOrder: 'Descending' })).toEqual(names);
   });
 
-  it('sorts by name and by status, and filters by status, name and creation time', async () => {
+  it('sorts by name and by status, and filters by status, name, creation and last modified time', async () => {
     expect(await all({ SortBy: 'Name', SortOrder: 'Descending', MaxResults: 4 })).toEqual([...names].sort().reverse());
     expect(await all({ StatusEquals: 'Stopped', MaxResults: 1 })).toEqual(['echo-5', 'charlie-3']);
     expect(await all({ SortBy: 'Status', MaxResults: 100 })).toEqual(['golf-7', 'foxtrot-6', 'delta-4', 'bravo-2', 'alpha-1', 'echo-5', 'charlie-3']);
@@ -204,6 +276,9 @@ describe('ListTrainingJobs', () => {
     // Created one second apart from T0+1s (golf-7) to T0+7s (alpha-1)
     expect(await all({ CreationTimeAfter: T0 / 1000 + 2, CreationTimeBefore: T0 / 1000 + 6 })).toEqual(['echo-5', 'delta-4', 'charlie-3']);
     expect(await all({ StatusEquals: 'InProgress', CreationTimeAfter: T0 / 1000 + 4 })).toEqual(['bravo-2', 'alpha-1']);
+    // Stopping moved charlie-3 and echo-5 to T0+7s, alpha-1's creation time
+    expect(await all({ LastModifiedTimeAfter: T0 / 1000 + 6 })).toEqual(['echo-5', 'charlie-3', 'alpha-1']);
+    expect(await all({ SortBy: 'Name', LastModifiedTimeBefore: T0 / 1000 + 3 })).toEqual(['foxtrot-6', 'golf-7']);
   });
 
   it('rejects a NextToken from another query, a forged one, and MaxResults outside 1–100', async () => {

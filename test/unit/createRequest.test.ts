@@ -124,6 +124,11 @@ describe("every member of SageMaker's CreateTrainingJob", () => {
     expect(spec.StoppingCondition.MaxPendingTimeInSeconds).toBe(7200);
   });
 
+  it("keeps HyperParameters at SageMaker's own limits (100 of 256 + 2500 characters)", () => {
+    const HyperParameters = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`.padEnd(256, 'x'), 'v'.repeat(2500)]));
+    expect(Object.keys(readCreateRequest(jobRequest('big-hps', { HyperParameters }), TEST_CONFIG).HyperParameters)).toHaveLength(100);
+  });
+
   it("compiles every pattern of SageMaker's model", () => {
     for (const [name, shape] of Object.entries(SHAPES)) {
       if (shape.pattern) expect(() => modelPattern(shape.pattern as string), name).not.toThrow();

@@ -2,7 +2,9 @@ import { CancelSpotInstanceRequestsCommand, DescribeInstancesCommand, EC2Client,
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Ec2Capacity } from '../../shared/capacity/ec2Capacity.js';
-import type { LaunchRequest } from '../../shared/capacity/capacity.js';
+import { launchSettings, type LaunchRequest } from '../../shared/capacity/capacity.js';
+import { readCreateRequest } from '../../shared/api/createRequest.js';
+import { jobRequest, TEST_CONFIG } from '../support/jobHarness.js';
 
 const ec2Mock = mockClient(EC2Client);
 const capacity = new Ec2Capacity(new EC2Client({ region: 'us-east-1' }), {
@@ -35,6 +37,24 @@ function ec2Error(name: string, status: number) {
 beforeEach(() => ec2Mock.reset());
 
 describe('EC2 capacity at the SDK boundary', () => {
+  it("launches in the job's VpcConfig, its volume encrypted with ResourceConfig.VolumeKmsKeyId", () => {
+    const spec = readCreateRequest(
+      jobRequest('in-vpc', {
+        VpcConfig: { Subnets: ['subnet-job-1', 'subnet-job-2'], SecurityGroupIds: ['sg-job'] },
+        ResourceConfig: { InstanceType: 'ml.g5.xlarge', InstanceCount: 1, VolumeSizeInGB: 80, VolumeKmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/volume-key' },
+      }),
+      TEST_CONFIG,
+    );
+    const second = capacity.runInstancesInput(request({ launchRequest: 2, ...launchSettings(spec) }));
+    expect(second.SubnetId).toBe('subnet-job-2');
+    expect(second.SecurityGroupIds).toEqual(['sg-job']);
+    expect(second.BlockDeviceMappings?.[0]?.Ebs).toEqual({ VolumeSize: 80, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: true, KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/volume-key' });
+    // Without them: the deployment's subnets and security groups, EBS's default key
+    const plain = capacity.runInstancesInput(request({ ...launchSettings(readCreateRequest(jobRequest('plain'), TEST_CONFIG)) }));
+    expect([plain.SubnetId, plain.SecurityGroupIds]).toEqual(['subnet-a', ['sg-1']]);
+    expect(plain.BlockDeviceMappings?.[0]?.Ebs?.KmsKeyId).toBeUndefined();
+  });
+
   it('launches InstanceCount spot instances with the client token, tags naming job and attempt, the profile and the agent', async () => {
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }, { InstanceId: 'i-0000000000000000b' }] });
     const result = await capacity.launch(request());
