@@ -11,8 +11,8 @@ import { groupByDelimiter, type ListingStore } from '../localcloud/s3rverListing
 /**
  * The checkpoint data plane against the local cloud's S3 (s3rver, configured as `npm start`
  * runs it): a folder with one sparse file over 5 GB and a few hundred small files in nested
- * folders, checkpointed and restored by the agent's code (in a process of its own, for its
- * peak memory) and by the AWS CLI (`aws s3 sync` up, `aws s3 cp --recursive` down) in the
+ * folders, checkpointed and restored by the agent's code (bundled as on an instance, in a
+ * process of its own, for its peak memory) and by the AWS CLI (`aws s3 sync` up, `aws s3 cp --recursive` down) in the
  * same run, against the same server. What s3rver itself can take (PUTs and GETs of 8 MiB
  * from memory, 16 in flight) and the disk's write rate are measured beside them, to tell
  * whether the server is the bottleneck.
@@ -26,6 +26,8 @@ export interface DataplaneResult {
     restoreMBps: number;
     uploadPeakRssMiB: number;
     restorePeakRssMiB: number;
+    /** The agent process with its code loaded, before any transfer. */
+    restingRssMiB: number;
     incrementalUploadedBytes: number;
     changedFileBytes: number;
     incrementalSeconds: number;
@@ -78,10 +80,21 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
     const ceiling = await serverCeiling(s3, bucket, options.quick ? 256 * MiB : 1024 * MiB, work);
     log(`bench: dataplane s3rver ceiling PUT ${ceiling.putMBps} MB/s, GET ${ceiling.getMBps} MB/s; disk ${ceiling.diskWriteMBps} MB/s`);
 
+    // The agent's code bundled as a real instance runs it (README, "Real instances"): its memory is the agent's, not a compiler's.
+    const bundle = join(work, 'agent.mjs');
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: ['bench/dataplaneAgent.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'error',
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
     const agentRun = async (args: Record<string, unknown>) => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/dataplaneAgent.ts', JSON.stringify({ endpoint, bucket, controlBucket, job: 'bench-dataplane', ...args })], {
-        maxBuffer: 64 * MiB,
-      });
+      const { stdout } = await run(process.execPath, [bundle, JSON.stringify({ endpoint, bucket, controlBucket, job: 'bench-dataplane', ...args })], { maxBuffer: 64 * MiB });
       return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, any>;
     };
     const up = await agentRun({ mode: 'checkpoint', localPath: folder, changeFile });
@@ -112,6 +125,7 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
         restoreMBps: mbps(totalBytes, down.seconds),
         uploadPeakRssMiB: Math.round(up.maxRssMiB),
         restorePeakRssMiB: Math.round(down.maxRssMiB),
+        restingRssMiB: Math.round(up.baseRssMiB),
         incrementalUploadedBytes: up.incremental.uploadedBytes,
         changedFileBytes,
         incrementalSeconds: up.incremental.seconds,

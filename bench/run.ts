@@ -258,7 +258,7 @@ if (results.dataplane) {
   ]);
   rows.push([
     'Data plane: agent peak resident memory, upload; restore',
-    `${d.agent.uploadPeakRssMiB} MiB; ${d.agent.restorePeakRssMiB} MiB (AWS CLI: ${d.awsCli.uploadPeakRssMiB ?? '?'} MiB; ${d.awsCli.downloadPeakRssMiB ?? '?'} MiB)`,
+    `${d.agent.uploadPeakRssMiB} MiB; ${d.agent.restorePeakRssMiB} MiB (at rest, code loaded: ${d.agent.restingRssMiB} MiB; AWS CLI: ${d.awsCli.uploadPeakRssMiB ?? '?'} MiB; ${d.awsCli.downloadPeakRssMiB ?? '?'} MiB)`,
     '≤ 256 MiB',
     verdict(d.agent.uploadPeakRssMiB <= 256 && d.agent.restorePeakRssMiB <= 256),
   ]);
