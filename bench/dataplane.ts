@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -32,9 +32,14 @@ export interface DataplaneResult {
     changedFileBytes: number;
     incrementalSeconds: number;
     finalSeconds: number;
+    /** CPU seconds (user + system) the agent's process used for the upload and for the restore. */
+    uploadCpuSeconds: number;
+    restoreCpuSeconds: number;
   };
-  awsCli: { version: string; uploadSeconds: number; uploadMBps: number; downloadSeconds: number; downloadMBps: number; uploadPeakRssMiB?: number; downloadPeakRssMiB?: number };
+  awsCli: { version: string; uploadSeconds: number; uploadMBps: number; downloadSeconds: number; downloadMBps: number; uploadCpuSeconds: number; downloadCpuSeconds: number; uploadPeakRssMiB?: number; downloadPeakRssMiB?: number };
   server: { putMBps: number; getMBps: number; diskWriteMBps: number };
+  /** At the end of the section: how busy the (shared) machine was. */
+  loadAverage: number[];
 }
 
 const run = promisify(execFile);
@@ -97,24 +102,28 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
       const { stdout } = await run(process.execPath, [bundle, JSON.stringify({ endpoint, bucket, controlBucket, job: 'bench-dataplane', ...args })], { maxBuffer: 64 * MiB });
       return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, any>;
     };
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_REGION: 'us-east-1' };
+    const versionOut = await run('aws', ['--version'], { env });
+    const version = (versionOut.stdout.trim() || versionOut.stderr.trim()).split(' ')[0] ?? 'aws-cli';
+    const aws = async (cliArgs: string[]) => {
+      const start = performance.now();
+      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'aws', '--endpoint-url', endpoint, '--only-show-errors', ...cliArgs], { env, maxBuffer: 64 * MiB });
+      const rss = Number(/maxrss=(\d+)/.exec(stderr)?.[1]);
+      const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
+      return { seconds: (performance.now() - start) / 1000, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN, ...(Number.isFinite(rss) ? { peakRssMiB: rss / 1024 } : {}) };
+    };
+    // Each of the agent's transfers right before the AWS CLI's of the same data: on a shared
+    // machine, what else runs changes by the minute.
     const up = await agentRun({ mode: 'checkpoint', localPath: folder, changeFile });
     log(`bench: dataplane agent upload ${up.full.seconds.toFixed(1)} s, incremental ${up.incremental.uploadedBytes} B, final ${up.final.seconds.toFixed(2)} s, peak RSS ${Math.round(up.maxRssMiB)} MiB`);
+    const cliUp = await aws(['s3', 'sync', folder, `s3://${bucket}/aws-cli/checkpoint/`]);
+    log(`bench: dataplane aws s3 sync ${cliUp.seconds.toFixed(1)} s`);
     const down = await agentRun({ mode: 'restore', localPath: join(work, 'restored-agent'), sequence: 3 });
     log(`bench: dataplane agent restore ${down.seconds.toFixed(1)} s, peak RSS ${Math.round(down.maxRssMiB)} MiB`);
     await rm(join(work, 'restored-agent'), { recursive: true, force: true });
-
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_REGION: 'us-east-1' };
-    const version = (await run('aws', ['--version'], { env })).stdout.trim() || (await run('aws', ['--version'], { env })).stderr.trim();
-    const aws = async (cliArgs: string[]) => {
-      const start = performance.now();
-      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss=%M', 'aws', '--endpoint-url', endpoint, '--only-show-errors', ...cliArgs], { env, maxBuffer: 64 * MiB });
-      const rss = Number(/maxrss=(\d+)/.exec(stderr)?.[1]);
-      return { seconds: (performance.now() - start) / 1000, ...(Number.isFinite(rss) ? { peakRssMiB: rss / 1024 } : {}) };
-    };
-    const cliUp = await aws(['s3', 'sync', folder, `s3://${bucket}/aws-cli/checkpoint/`]);
-    log(`bench: dataplane aws s3 sync ${cliUp.seconds.toFixed(1)} s`);
     const cliDown = await aws(['s3', 'cp', '--recursive', `s3://${bucket}/aws-cli/checkpoint/`, join(work, 'restored-cli')]);
     log(`bench: dataplane aws s3 cp --recursive ${cliDown.seconds.toFixed(1)} s`);
+    const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
 
     return {
       folder: { bigFileBytes, smallFiles, smallBytes, totalBytes },
@@ -130,6 +139,8 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
         changedFileBytes,
         incrementalSeconds: up.incremental.seconds,
         finalSeconds: up.final.seconds,
+        uploadCpuSeconds: up.full.cpuSeconds,
+        restoreCpuSeconds: down.cpuSeconds,
       },
       awsCli: {
         version,
@@ -137,10 +148,13 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
         uploadMBps: mbps(totalBytes, cliUp.seconds),
         downloadSeconds: cliDown.seconds,
         downloadMBps: mbps(totalBytes, cliDown.seconds),
+        uploadCpuSeconds: cliUp.cpuSeconds,
+        downloadCpuSeconds: cliDown.cpuSeconds,
         ...(cliUp.peakRssMiB ? { uploadPeakRssMiB: Math.round(cliUp.peakRssMiB) } : {}),
         ...(cliDown.peakRssMiB ? { downloadPeakRssMiB: Math.round(cliDown.peakRssMiB) } : {}),
       },
       server: ceiling,
+      loadAverage,
     };
   } finally {
     s3.destroy();

@@ -42,10 +42,15 @@ const instruction: RestoreInstruction = {
     : {}),
 };
 const checkpointer = new Checkpointer({ s3, controlBucket: args.controlBucket, instruction, instanceId: 'i-0bench0000000001', localPath: args.localPath, leader: true, say: async (l) => void lines.push(l) });
+const cpuSeconds = () => {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
+};
 const timed = async <T>(work: () => Promise<T>) => {
   const start = performance.now();
+  const cpu = cpuSeconds();
   const value = await work();
-  return { value, seconds: (performance.now() - start) / 1000 };
+  return { value, seconds: (performance.now() - start) / 1000, cpuSeconds: cpuSeconds() - cpu };
 };
 const uploadedOf = (line: string | undefined) => Number(/, (\d+) of them sent/.exec(line ?? '')?.[1] ?? Number.NaN);
 const rewrite = async (path: string, text: string) => {
@@ -67,7 +72,7 @@ if (args.mode === 'checkpoint') {
   if (![fullLine, incrementalLine, finalLine].every((l) => l?.includes('uploaded'))) throw new Error(`a checkpoint failed: ${lines.join('\n')}`);
   process.stdout.write(
     `${JSON.stringify({
-      full: { seconds: full.seconds, uploadedBytes: uploadedOf(fullLine) },
+      full: { seconds: full.seconds, cpuSeconds: full.cpuSeconds, uploadedBytes: uploadedOf(fullLine) },
       incremental: { seconds: incremental.seconds, uploadedBytes: uploadedOf(incrementalLine) },
       final: { seconds: final.seconds, uploadedBytes: uploadedOf(finalLine) },
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -77,6 +82,6 @@ if (args.mode === 'checkpoint') {
   );
 } else {
   const restored = await timed(() => checkpointer.restore());
-  process.stdout.write(`${JSON.stringify({ seconds: restored.seconds, bytes: restored.value?.bytes ?? 0, maxRssMiB: process.resourceUsage().maxRSS / 1024, baseRssMiB, log: lines })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds: restored.seconds, cpuSeconds: restored.cpuSeconds, bytes: restored.value?.bytes ?? 0, maxRssMiB: process.resourceUsage().maxRSS / 1024, baseRssMiB, log: lines })}\n`);
 }
 s3.destroy();
