@@ -16,6 +16,10 @@ import {
 
 const MAX_REPORT_BYTES = 64 * 1024;
 
+function compact<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
+
 /** The control plane's side of the S3 protocol with the agent (see protocol.ts). */
 export class ControlChannel {
   constructor(
@@ -37,6 +41,23 @@ export class ControlChannel {
       Environment: spec.Environment,
       HyperParameters: spec.HyperParameters,
       InstanceIds: instanceIds,
+      TrainingJobArn: job.TrainingJobArn,
+      AlgorithmSpecification: compact({
+        TrainingImage: spec.AlgorithmSpecification.TrainingImage,
+        TrainingInputMode: spec.AlgorithmSpecification.TrainingInputMode,
+        MetricDefinitions: spec.AlgorithmSpecification.MetricDefinitions,
+        ContainerEntrypoint: spec.AlgorithmSpecification.ContainerEntrypoint,
+        ContainerArguments: spec.AlgorithmSpecification.ContainerArguments,
+      }),
+      ResourceConfig: {
+        InstanceType: spec.ResourceConfig.SubmittedInstanceType ?? spec.ResourceConfig.InstanceType,
+        InstanceCount: spec.ResourceConfig.InstanceCount,
+        VolumeSizeInGB: spec.ResourceConfig.VolumeSizeInGB,
+      },
+      ...(spec.InputDataConfig ? { InputDataConfig: spec.InputDataConfig } : {}),
+      OutputDataConfig: spec.OutputDataConfig,
+      ...(spec.EnableNetworkIsolation ? { EnableNetworkIsolation: true } : {}),
+      ...(spec.TensorBoardOutputConfig ? { TensorBoardOutputConfig: spec.TensorBoardOutputConfig } : {}),
     };
     await this.put(restoreKey(job.TrainingJobName, attempt), instruction);
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parsedValue, parseProblem, type Parsed } from './errors.js';
-import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome } from './lifecycle/job.js';
+import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome, type TrainingJobSpec } from './lifecycle/job.js';
+import type { InputChannel, TensorBoardOutputConfig } from './lifecycle/jobSpec.js';
 import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
 
 /**
@@ -103,6 +104,22 @@ export interface RestoreInstruction {
   Environment: Record<string, string>;
   HyperParameters: Record<string, string>;
   InstanceIds: string[];
+  /**
+   * The job's own members in SageMaker's shapes, for the agent to hand to the training
+   * container as SageMaker does (inputdataconfig.json, resourceconfig.json, the SM_*
+   * environment). Absent from instructions written before they existed.
+   */
+  TrainingJobArn?: string;
+  AlgorithmSpecification?: Pick<TrainingJobSpec['AlgorithmSpecification'], 'TrainingImage' | 'TrainingInputMode' | 'MetricDefinitions' | 'ContainerEntrypoint' | 'ContainerArguments'>;
+  /** InstanceType as submitted (`ml.g5.xlarge`), for SM_CURRENT_INSTANCE_TYPE. */
+  ResourceConfig?: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number };
+  InputDataConfig?: InputChannel[];
+  /** KmsKeyId: write outputs and checkpoints with SSE-KMS under it; CompressionType NONE: upload the model folder as files. */
+  OutputDataConfig?: TrainingJobSpec['OutputDataConfig'];
+  /** Run the training container with no network. */
+  EnableNetworkIsolation?: boolean;
+  /** Sync LocalPath to S3OutputPath as checkpoints are. */
+  TensorBoardOutputConfig?: TensorBoardOutputConfig;
 }
 
 export interface ControlRequest {

@@ -2,6 +2,7 @@ import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
 import { attemptRunMillis, costReport } from '../lifecycle/money.js';
 import { isTerminal } from '../lifecycle/statuses.js';
 import { checkpointHealth } from '../lifecycle/checkpointHealth.js';
+import { submittedMembers } from './describeMembers.js';
 
 /** SageMaker's JSON protocol carries timestamps as epoch seconds. */
 const seconds = (t: EpochMillis | undefined) => (t === undefined ? undefined : t / 1000);
@@ -37,11 +38,8 @@ export function describeView(job: JobRecord, now: EpochMillis) {
     SecondaryStatus: job.SecondaryStatus,
     FailureReason: job.FailureReason,
     HyperParameters: spec.HyperParameters,
-    AlgorithmSpecification: spec.AlgorithmSpecification,
     RoleArn: spec.RoleArn,
-    OutputDataConfig: spec.OutputDataConfig,
-    ResourceConfig: spec.ResourceConfig,
-    StoppingCondition: spec.StoppingCondition,
+    ...submittedMembers(job),
     CreationTime: seconds(job.CreationTime),
     TrainingStartTime: seconds(job.TrainingStartTime),
     TrainingEndTime: seconds(job.TrainingEndTime),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseS3Uri } from '../s3uri.js';
 import { MESSAGES, primaryStatusOf, type SecondaryStatus, type TrainingJobStatus } from './statuses.js';
 import { INITIAL_STATUS } from './transitions.js';
+import type { InputChannel, MetricDefinition, NoEffectMembers, TensorBoardOutputConfig, VpcConfig } from './jobSpec.js';
 
 /** SageMaker's rule for TrainingJobName: 1–63 characters, letters, digits and inner hyphens. */
 export const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -22,12 +23,34 @@ export interface TrainingJobSpec {
     /** The training command the agent runs; spot-training's addition to SageMaker's shape. */
     ContainerEntrypoint?: string[];
     ContainerArguments?: string[];
+    MetricDefinitions?: MetricDefinition[];
+    EnableSageMakerMetricsTimeSeries?: boolean;
+    TrainingImageConfig?: { TrainingRepositoryAccessMode: 'Platform' };
   };
-  ResourceConfig: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number };
+  ResourceConfig: {
+    /** The EC2 type (`g5.xlarge`); SubmittedInstanceType keeps the request's spelling (`ml.g5.xlarge`). */
+    InstanceType: string;
+    InstanceCount: number;
+    VolumeSizeInGB: number;
+    SubmittedInstanceType?: string;
+    /** The KMS key the instances' volume is encrypted with. */
+    VolumeKmsKeyId?: string;
+    KeepAlivePeriodInSeconds?: number;
+  };
   EnableManagedSpotTraining: boolean;
-  StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number };
+  StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number; MaxPendingTimeInSeconds?: number };
   CheckpointConfig?: { S3Uri: string; LocalPath: string };
-  OutputDataConfig: { S3OutputPath: string };
+  /** KmsKeyId: outputs and checkpoints are written with it; CompressionType NONE: the model folder is uploaded as files. */
+  OutputDataConfig: { S3OutputPath: string; KmsKeyId?: string; CompressionType?: 'GZIP' | 'NONE' };
+  InputDataConfig?: InputChannel[];
+  /** Where the job's instances launch, instead of the deployment's subnets and security groups. */
+  VpcConfig?: VpcConfig;
+  /** The training container runs with no network; the agent keeps its own S3 access. */
+  EnableNetworkIsolation?: boolean;
+  EnableInterContainerTrafficEncryption?: boolean;
+  TensorBoardOutputConfig?: TensorBoardOutputConfig;
+  /** Accepted with no effect here, returned by DescribeTrainingJob as submitted. */
+  NoEffect?: NoEffectMembers;
   Environment: Record<string, string>;
   HyperParameters: Record<string, string>;
   RetryStrategy?: { MaximumRetryAttempts: number };
@@ -161,6 +184,8 @@ export interface JobRecord {
   Interruptions: Interruption[];
   RebalanceRecommendations: { Time: EpochMillis; InstanceId: string; Attempt: number }[];
   LatestCheckpoint?: Checkpoint;
+  /** The last value of each of the job's MetricDefinitions seen in its output; DescribeTrainingJob's FinalMetricDataList. */
+  FinalMetricDataList?: { MetricName: string; Value: number; Timestamp: EpochMillis }[];
   /** The last checkpoint sync that failed, and how many failed since the last complete one. */
   LastCheckpointFailure?: CheckpointFailure;
   CheckpointFailuresInARow?: number;
