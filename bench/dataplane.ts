@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,8 +11,8 @@ import { groupByDelimiter, type ListingStore } from '../localcloud/s3rverListing
 /**
  * The checkpoint data plane against the local cloud's S3 (s3rver, configured as `npm start`
  * runs it): a folder with one sparse file over 5 GB and a few hundred small files in nested
- * folders, checkpointed and restored by the agent's code (in a process of its own, for its
- * peak memory) and by the AWS CLI (`aws s3 sync` up, `aws s3 cp --recursive` down) in the
+ * folders, checkpointed and restored by the agent's code (bundled as on an instance, in a
+ * process of its own, for its peak memory) and by the AWS CLI (`aws s3 sync` up, `aws s3 cp --recursive` down) in the
  * same run, against the same server. What s3rver itself can take (PUTs and GETs of 8 MiB
  * from memory, 16 in flight) and the disk's write rate are measured beside them, to tell
  * whether the server is the bottleneck.
@@ -26,13 +26,20 @@ export interface DataplaneResult {
     restoreMBps: number;
     uploadPeakRssMiB: number;
     restorePeakRssMiB: number;
+    /** The agent process with its code loaded, before any transfer. */
+    restingRssMiB: number;
     incrementalUploadedBytes: number;
     changedFileBytes: number;
     incrementalSeconds: number;
     finalSeconds: number;
+    /** CPU seconds (user + system) the agent's process used for the upload and for the restore. */
+    uploadCpuSeconds: number;
+    restoreCpuSeconds: number;
   };
-  awsCli: { version: string; uploadSeconds: number; uploadMBps: number; downloadSeconds: number; downloadMBps: number; uploadPeakRssMiB?: number; downloadPeakRssMiB?: number };
+  awsCli: { version: string; uploadSeconds: number; uploadMBps: number; downloadSeconds: number; downloadMBps: number; uploadCpuSeconds: number; downloadCpuSeconds: number; uploadPeakRssMiB?: number; downloadPeakRssMiB?: number };
   server: { putMBps: number; getMBps: number; diskWriteMBps: number };
+  /** At the end of the section: how busy the (shared) machine was. */
+  loadAverage: number[];
 }
 
 const run = promisify(execFile);
@@ -78,30 +85,45 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
     const ceiling = await serverCeiling(s3, bucket, options.quick ? 256 * MiB : 1024 * MiB, work);
     log(`bench: dataplane s3rver ceiling PUT ${ceiling.putMBps} MB/s, GET ${ceiling.getMBps} MB/s; disk ${ceiling.diskWriteMBps} MB/s`);
 
+    // The agent's code bundled as a real instance runs it (README, "Real instances"): its memory is the agent's, not a compiler's.
+    const bundle = join(work, 'agent.mjs');
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: ['bench/dataplaneAgent.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'error',
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
     const agentRun = async (args: Record<string, unknown>) => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/dataplaneAgent.ts', JSON.stringify({ endpoint, bucket, controlBucket, job: 'bench-dataplane', ...args })], {
-        maxBuffer: 64 * MiB,
-      });
+      const { stdout } = await run(process.execPath, [bundle, JSON.stringify({ endpoint, bucket, controlBucket, job: 'bench-dataplane', ...args })], { maxBuffer: 64 * MiB });
       return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, any>;
     };
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_REGION: 'us-east-1' };
+    const versionOut = await run('aws', ['--version'], { env });
+    const version = (versionOut.stdout.trim() || versionOut.stderr.trim()).split(' ')[0] ?? 'aws-cli';
+    const aws = async (cliArgs: string[]) => {
+      const start = performance.now();
+      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'aws', '--endpoint-url', endpoint, '--only-show-errors', ...cliArgs], { env, maxBuffer: 64 * MiB });
+      const rss = Number(/maxrss=(\d+)/.exec(stderr)?.[1]);
+      const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
+      return { seconds: (performance.now() - start) / 1000, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN, ...(Number.isFinite(rss) ? { peakRssMiB: rss / 1024 } : {}) };
+    };
+    // Each of the agent's transfers right before the AWS CLI's of the same data: on a shared
+    // machine, what else runs changes by the minute.
     const up = await agentRun({ mode: 'checkpoint', localPath: folder, changeFile });
     log(`bench: dataplane agent upload ${up.full.seconds.toFixed(1)} s, incremental ${up.incremental.uploadedBytes} B, final ${up.final.seconds.toFixed(2)} s, peak RSS ${Math.round(up.maxRssMiB)} MiB`);
+    const cliUp = await aws(['s3', 'sync', folder, `s3://${bucket}/aws-cli/checkpoint/`]);
+    log(`bench: dataplane aws s3 sync ${cliUp.seconds.toFixed(1)} s`);
     const down = await agentRun({ mode: 'restore', localPath: join(work, 'restored-agent'), sequence: 3 });
     log(`bench: dataplane agent restore ${down.seconds.toFixed(1)} s, peak RSS ${Math.round(down.maxRssMiB)} MiB`);
     await rm(join(work, 'restored-agent'), { recursive: true, force: true });
-
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_REGION: 'us-east-1' };
-    const version = (await run('aws', ['--version'], { env })).stdout.trim() || (await run('aws', ['--version'], { env })).stderr.trim();
-    const aws = async (cliArgs: string[]) => {
-      const start = performance.now();
-      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss=%M', 'aws', '--endpoint-url', endpoint, '--only-show-errors', ...cliArgs], { env, maxBuffer: 64 * MiB });
-      const rss = Number(/maxrss=(\d+)/.exec(stderr)?.[1]);
-      return { seconds: (performance.now() - start) / 1000, ...(Number.isFinite(rss) ? { peakRssMiB: rss / 1024 } : {}) };
-    };
-    const cliUp = await aws(['s3', 'sync', folder, `s3://${bucket}/aws-cli/checkpoint/`]);
-    log(`bench: dataplane aws s3 sync ${cliUp.seconds.toFixed(1)} s`);
     const cliDown = await aws(['s3', 'cp', '--recursive', `s3://${bucket}/aws-cli/checkpoint/`, join(work, 'restored-cli')]);
     log(`bench: dataplane aws s3 cp --recursive ${cliDown.seconds.toFixed(1)} s`);
+    const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
 
     return {
       folder: { bigFileBytes, smallFiles, smallBytes, totalBytes },
@@ -112,10 +134,13 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
         restoreMBps: mbps(totalBytes, down.seconds),
         uploadPeakRssMiB: Math.round(up.maxRssMiB),
         restorePeakRssMiB: Math.round(down.maxRssMiB),
+        restingRssMiB: Math.round(up.baseRssMiB),
         incrementalUploadedBytes: up.incremental.uploadedBytes,
         changedFileBytes,
         incrementalSeconds: up.incremental.seconds,
         finalSeconds: up.final.seconds,
+        uploadCpuSeconds: up.full.cpuSeconds,
+        restoreCpuSeconds: down.cpuSeconds,
       },
       awsCli: {
         version,
@@ -123,10 +148,13 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
         uploadMBps: mbps(totalBytes, cliUp.seconds),
         downloadSeconds: cliDown.seconds,
         downloadMBps: mbps(totalBytes, cliDown.seconds),
+        uploadCpuSeconds: cliUp.cpuSeconds,
+        downloadCpuSeconds: cliDown.cpuSeconds,
         ...(cliUp.peakRssMiB ? { uploadPeakRssMiB: Math.round(cliUp.peakRssMiB) } : {}),
         ...(cliDown.peakRssMiB ? { downloadPeakRssMiB: Math.round(cliDown.peakRssMiB) } : {}),
       },
       server: ceiling,
+      loadAverage,
     };
   } finally {
     s3.destroy();

@@ -1,10 +1,10 @@
 /**
- * The agent's checkpoint code in a process of its own, for the data-plane bench: its peak
+ * The agent's checkpoint code in a process of its own (bundled by bench/dataplane.ts), for the data-plane bench: its peak
  * resident memory is this process's. `checkpoint`: a full checkpoint of the folder, then one
  * with a single file changed, then a final one after another change; `restore`: the latest
  * checkpoint into a new folder. Prints one JSON line of figures.
  */
-import '../bench/env.js';
+import './env.js';
 import { open } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Checkpointer } from '../agent/checkpoint/sync.js';
@@ -23,6 +23,8 @@ interface Args {
   sequence?: number;
 }
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+/** The process at rest, code loaded: what the transfers add comes on top. */
+const baseRssMiB = process.memoryUsage().rss / 1024 / 1024;
 const s3 = new S3Client({ endpoint: args.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'spottraining', secretAccessKey: 'spottraininglocal' } });
 const lines: string[] = [];
 const instruction: RestoreInstruction = {
@@ -40,10 +42,15 @@ const instruction: RestoreInstruction = {
     : {}),
 };
 const checkpointer = new Checkpointer({ s3, controlBucket: args.controlBucket, instruction, instanceId: 'i-0bench0000000001', localPath: args.localPath, leader: true, say: async (l) => void lines.push(l) });
+const cpuSeconds = () => {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
+};
 const timed = async <T>(work: () => Promise<T>) => {
   const start = performance.now();
+  const cpu = cpuSeconds();
   const value = await work();
-  return { value, seconds: (performance.now() - start) / 1000 };
+  return { value, seconds: (performance.now() - start) / 1000, cpuSeconds: cpuSeconds() - cpu };
 };
 const uploadedOf = (line: string | undefined) => Number(/, (\d+) of them sent/.exec(line ?? '')?.[1] ?? Number.NaN);
 const rewrite = async (path: string, text: string) => {
@@ -65,15 +72,16 @@ if (args.mode === 'checkpoint') {
   if (![fullLine, incrementalLine, finalLine].every((l) => l?.includes('uploaded'))) throw new Error(`a checkpoint failed: ${lines.join('\n')}`);
   process.stdout.write(
     `${JSON.stringify({
-      full: { seconds: full.seconds, uploadedBytes: uploadedOf(fullLine) },
+      full: { seconds: full.seconds, cpuSeconds: full.cpuSeconds, uploadedBytes: uploadedOf(fullLine) },
       incremental: { seconds: incremental.seconds, uploadedBytes: uploadedOf(incrementalLine) },
       final: { seconds: final.seconds, uploadedBytes: uploadedOf(finalLine) },
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      baseRssMiB,
       log: lines,
     })}\n`,
   );
 } else {
   const restored = await timed(() => checkpointer.restore());
-  process.stdout.write(`${JSON.stringify({ seconds: restored.seconds, bytes: restored.value?.bytes ?? 0, maxRssMiB: process.resourceUsage().maxRSS / 1024, log: lines })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds: restored.seconds, cpuSeconds: restored.cpuSeconds, bytes: restored.value?.bytes ?? 0, maxRssMiB: process.resourceUsage().maxRSS / 1024, baseRssMiB, log: lines })}\n`);
 }
 s3.destroy();

@@ -251,6 +251,12 @@ if (results.dataplane) {
     verdict(d.agent.restoreMBps >= d.awsCli.downloadMBps),
   ]);
   rows.push([
+    'Data plane: CPU seconds per GB (user + system), agent vs AWS CLI: upload; restore',
+    `${fmt(d.agent.uploadCpuSeconds / (d.folder.totalBytes / 1e9), 1)} vs ${fmt(d.awsCli.uploadCpuSeconds / (d.folder.totalBytes / 1e9), 1)}; ${fmt(d.agent.restoreCpuSeconds / (d.folder.totalBytes / 1e9), 1)} vs ${fmt(d.awsCli.downloadCpuSeconds / (d.folder.totalBytes / 1e9), 1)} (load average ${d.loadAverage.join(' ')} at the end)`,
+    '—',
+    '',
+  ]);
+  rows.push([
     'Data plane: the server\'s own ceiling (8 MiB PUT / GET from memory, 16 in flight) and the disk',
     `PUT ${fmt(d.server.putMBps, 0)} MB/s, GET ${fmt(d.server.getMBps, 0)} MB/s; disk write ${fmt(d.server.diskWriteMBps, 0)} MB/s: agent upload at ${fmt((d.agent.uploadMBps / d.server.putMBps) * 100, 0)} % of s3rver's PUT ceiling, restore at ${fmt((d.agent.restoreMBps / d.server.getMBps) * 100, 0)} % of its GET ceiling`,
     '—',
@@ -258,7 +264,7 @@ if (results.dataplane) {
   ]);
   rows.push([
     'Data plane: agent peak resident memory, upload; restore',
-    `${d.agent.uploadPeakRssMiB} MiB; ${d.agent.restorePeakRssMiB} MiB (AWS CLI: ${d.awsCli.uploadPeakRssMiB ?? '?'} MiB; ${d.awsCli.downloadPeakRssMiB ?? '?'} MiB)`,
+    `${d.agent.uploadPeakRssMiB} MiB; ${d.agent.restorePeakRssMiB} MiB (at rest, code loaded: ${d.agent.restingRssMiB} MiB; AWS CLI: ${d.awsCli.uploadPeakRssMiB ?? '?'} MiB; ${d.awsCli.downloadPeakRssMiB ?? '?'} MiB)`,
     '≤ 256 MiB',
     verdict(d.agent.uploadPeakRssMiB <= 256 && d.agent.restorePeakRssMiB <= 256),
   ]);

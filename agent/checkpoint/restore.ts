@@ -192,7 +192,8 @@ class RestoringFile {
   }
 }
 
-const ZEROS = Buffer.alloc(1024 * 1024);
+const WRITE_BLOCK = 1024 * 1024;
+const ZEROS = Buffer.alloc(2 * WRITE_BLOCK);
 const allZero = (chunk: Buffer) => chunk.length <= ZEROS.length && chunk.equals(ZEROS.subarray(0, chunk.length));
 
 async function fetchRange(s3: S3Client, bucket: string, key: string, range: Range): Promise<void> {
@@ -215,14 +216,28 @@ async function fetchRange(s3: S3Client, bucket: string, key: string, range: Rang
   const handle = await file.open();
   const hash = createHash('sha256');
   let position = range.start;
+  // Written a MiB at a time: fewer, larger writes; a MiB of zeros is not written (a hole).
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let pendingAt = position;
+  const flush = async () => {
+    if (!pendingBytes) return;
+    const block = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    if (!allZero(block)) await handle.write(block, 0, block.length, pendingAt);
+    pendingAt += pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+  };
   for await (const piece of object.Body as AsyncIterable<Uint8Array>) {
     const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     if (position + chunk.length > range.end + 1) throw new ObjectCorruptError(`${file.entry.Path} (${file.uri}) sent more than the range ${range.start}-${range.end}`);
     hash.update(chunk);
-    // The file was truncated to its size: a run of zeros not written stays a hole.
-    if (!allZero(chunk)) await handle.write(chunk, 0, chunk.length, position);
+    pending.push(chunk);
+    pendingBytes += chunk.length;
     position += chunk.length;
+    if (pendingBytes >= WRITE_BLOCK) await flush();
   }
+  await flush();
   if (position - range.start !== expected) {
     throw new ObjectCorruptError(`${file.entry.Path} (${file.uri}) gave ${position - range.start} bytes for the range ${range.start}-${range.end}`);
   }

@@ -169,7 +169,6 @@ async function uploadStable(target: CheckpointTarget, key: string, file: Snapsho
 async function uploadObject(target: CheckpointTarget, key: string, path: string, size: number, settings: TransferSettings, progress: (bytes: number) => void) {
   const partSize = partSizeFor(size, settings.partSizeBytes);
   if (size <= partSize) {
-    const hash = new S3Sha256(partSize);
     // Read at most one byte more than expected: a file that grew is noticed, never read whole.
     const buffer = Buffer.alloc(size + 1);
     const handle = await open(path, 'r');
@@ -180,12 +179,16 @@ async function uploadObject(target: CheckpointTarget, key: string, path: string,
       await handle.close();
     }
     const body = buffer.subarray(0, Math.min(read, size));
-    hash.update(body);
-    const checksum = hash.digest();
-    const result = await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumSHA256: checksum.Checksum }));
-    verify(key, checksum.Checksum, result.ChecksumSHA256);
-    progress(body.length);
-    return { checksum, partSize, bytes: read };
+    const parts = watchParts(target.s3, key);
+    try {
+      const result = await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentLength: body.length }));
+      const checksum = { Checksum: (parts.single ?? createHash('sha256').update(body).digest()).toString('base64'), ChecksumType: 'FULL_OBJECT' as const };
+      verify(key, checksum.Checksum, result.ChecksumSHA256);
+      progress(body.length);
+      return { checksum, partSize, bytes: read };
+    } finally {
+      PARTS.delete(key);
+    }
   }
   const parts = watchParts(target.s3, key);
   const source = createReadStream(path, { highWaterMark: READ_CHUNK });
@@ -234,6 +237,7 @@ const WATCHED = new WeakSet<S3Client>();
 function watchParts(s3: S3Client, key: string): PartDigests {
   if (!WATCHED.has(s3)) {
     WATCHED.add(s3);
+    const digests = new WeakMap<object, Buffer>();
     s3.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { Key?: string; Body?: unknown; PartNumber?: number; ChecksumSHA256?: string };
@@ -244,10 +248,21 @@ function watchParts(s3: S3Client, key: string): PartDigests {
           else watched.digests[(input.PartNumber ?? 1) - 1] = digest;
           watched.bytes += input.Body.byteLength;
           input.ChecksumSHA256 = digest.toString('base64');
+          digests.set(input, digest);
         }
         return next(args);
       },
       { step: 'initialize', name: 'checkpointPartDigests' },
+    );
+    // The same digest signs the request (SigV4's payload hash), so no part is hashed twice.
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const digest = digests.get(args.input as object);
+        const request = args.request as { headers?: Record<string, string> };
+        if (digest && request.headers) request.headers['x-amz-content-sha256'] = digest.toString('hex');
+        return next(args);
+      },
+      { step: 'build', name: 'checkpointPayloadHash' },
     );
   }
   const parts: PartDigests = { digests: [], bytes: 0 };

@@ -40,7 +40,7 @@ import { isTerminal, primaryStatusOf } from '../../shared/lifecycle/statuses.js'
 import { isLegal } from '../../shared/lifecycle/transitions.js';
 import { processJobEvent } from '../../shared/jobEvents/processJobEvent.js';
 import type { Services } from '../../shared/services.js';
-import { reportKey } from '../../shared/protocol.js';
+import { checkpointOutcomeKey, reportKey } from '../../shared/protocol.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 
 export const DATA_BUCKET = 'spot-training-data';
@@ -70,6 +70,11 @@ export type Cmd =
   | { k: 'rebalance'; sel: Sel; idx: number; delay: boolean }
   | { k: 'report'; off: -1 | 0 | 1; phase: AgentPhase; exitCode: number; delay: boolean }
   | { k: 'checkpoint'; seq: number; delay: boolean }
+  /**
+   * The agent's report of a checkpoint sync: complete, failed, or a final one started; a final
+   * one `late` finished after its deadline. The record must report each one it took.
+   */
+  | { k: 'outcome'; off: -1 | 0 | 1; status: 'complete' | 'failed' | 'started'; final: boolean; late: boolean; seq: number; delay: boolean }
   | { k: 'timer'; s: number }
   | { k: 'stop' }
   | { k: 'redeliver'; pick: number }
@@ -136,6 +141,18 @@ const leaf: fc.Arbitrary<Cmd> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('checkpoint' as const), seq: fc.integer({ min: 1, max: 40 }), delay }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('outcome' as const),
+      off: fc.constantFrom<-1 | 0 | 1>(0, 0, 0, -1, 1),
+      status: fc.constantFrom<'complete' | 'failed' | 'started'>('complete', 'failed', 'failed', 'started'),
+      final: fc.boolean(),
+      late: fc.boolean(),
+      seq: fc.integer({ min: 1, max: 40 }),
+      delay,
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('timer' as const), s: step }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('stop' as const) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('redeliver' as const), pick: fc.nat() }) },
@@ -364,6 +381,10 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     random: lcg(history.seed),
   };
   const uploaded = new Set<string>();
+  /** Checkpoint outcomes the handler took (it answered processed): the record must report them. */
+  const takenOutcomes: TakenOutcome[] = [];
+  const sentFailures = new Set<string>();
+  const sentOutcomes: TakenOutcome[] = [];
   const delivered: Delivery[] = [];
   const pending: Delivery[] = [];
   let eventCounter = 0;
@@ -578,6 +599,43 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
         await send({ label: `manifest step=${cmd.seq}`, run: () => ingestS3Notification(services, raw) }, cmd.delay);
         return;
       }
+      case 'outcome': {
+        const attempt = Math.max(1, snapshot.CurrentAttempt + cmd.off);
+        const trigger = cmd.final ? 'final' : 'periodic';
+        const status = cmd.status === 'started' && !cmd.final ? 'failed' : cmd.status;
+        const id = `ckpt-${String(cmd.seq).padStart(9, '0')}`;
+        const manifestUri = `s3://${DATA_BUCKET}/${checkpointFolder}/${name}/${id}/manifest.json`;
+        const reason = `model failure ${++eventCounter}`;
+        const deadline = cmd.final ? clock + (cmd.late ? -1000 : 60_000) : undefined;
+        const body = {
+          Trigger: trigger,
+          CheckpointId: id,
+          StartTime: new Date(clock - 5000).toISOString(),
+          ...(status === 'started' ? {} : { EndTime: new Date(clock).toISOString() }),
+          ...(status === 'complete' ? { ManifestUri: manifestUri, SizeInBytes: 1000, UploadedBytes: 10, FileCount: 2 } : {}),
+          ...(status === 'failed' ? { Reason: reason } : {}),
+          ...(deadline !== undefined ? { DeadlineTime: new Date(deadline).toISOString() } : {}),
+        };
+        // The manifest is in S3 before the agent reports the checkpoint complete.
+        if (status === 'complete') uploaded.add(manifestUri);
+        if (status === 'failed') sentFailures.add(reason);
+        const key = checkpointOutcomeKey(name, attempt, cmd.seq, status);
+        s3.objects.set(`${config.controlBucket}/${key}`, JSON.stringify(body));
+        const raw = s3Event(config.controlBucket, key);
+        const taken: TakenOutcome = { attempt, status, final: cmd.final, late: deadline !== undefined && deadline < clock, time: clock, reason };
+        sentOutcomes.push(taken);
+        await send(
+          {
+            label: `checkpoint ${status} ${trigger} attempt ${attempt}`,
+            run: async () => {
+              const [result] = await ingestS3Notification(services, raw);
+              if (result?.status === 'processed') takenOutcomes.push(taken);
+            },
+          },
+          cmd.delay,
+        );
+        return;
+      }
       case 'timer': {
         clock += cmd.s * 1000;
         // What the deadline sweep does for each due job (the sweep itself queries the whole table).
@@ -616,6 +674,7 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
     const next = await read();
     checkStep(name, snapshot, next, uploaded, clock);
     checkReturns(name, next, capacity);
+    checkCheckpointOutcomes(name, next, takenOutcomes, sentOutcomes, sentFailures);
     if (cmd.k === 'timer') checkLimitsAfterTick(name, next, clock);
     snapshot = next;
   }
@@ -721,6 +780,39 @@ export function checkRecord(name: string, job: JobRecord, uploaded: ReadonlySet<
   const cost = costReport(job, now);
   if (!(cost.TrainingTimeInSeconds >= cost.BillableTimeInSeconds && cost.BillableTimeInSeconds >= 0)) {
     violation(name, `TrainingTimeInSeconds ${cost.TrainingTimeInSeconds}, BillableTimeInSeconds ${cost.BillableTimeInSeconds}`);
+  }
+}
+
+export interface TakenOutcome {
+  attempt: number;
+  status: 'complete' | 'failed' | 'started';
+  final: boolean;
+  late: boolean;
+  time: number;
+  reason: string;
+}
+
+/**
+ * No checkpoint failure is silent, and none is invented: the record's last failure is one the
+ * agent reported, at least as recent as every failure the handler took; an attempt whose final
+ * checkpoint was reported shows how it went, and a final checkpoint that only ever came late or
+ * failed is shown late or failed.
+ */
+export function checkCheckpointOutcomes(name: string, job: JobRecord, taken: readonly TakenOutcome[], sent: readonly TakenOutcome[], sentFailures: ReadonlySet<string>): void {
+  const failure = job.LastCheckpointFailure;
+  if (failure && !sentFailures.has(failure.Reason)) violation(name, `LastCheckpointFailure '${failure.Reason}' was never reported`);
+  const newest = Math.max(-Infinity, ...taken.filter((o) => o.status === 'failed').map((o) => o.time));
+  if (Number.isFinite(newest) && !(failure && failure.Time >= newest)) {
+    violation(name, `a checkpoint failure at ${newest} was taken, but the record's last failure is ${failure ? `at ${failure.Time}` : 'none'}`);
+  }
+  const expected = (o: TakenOutcome) => (o.status === 'started' ? 'Started' : o.status === 'failed' ? 'Failed' : o.late ? 'Late' : 'InTime');
+  for (const attempt of job.Attempts) {
+    // What the record shows was reported (a delivery the handler took before a crash counts,
+    // though its retry answered 'duplicate'); it shows something once the handler took one.
+    const shown = attempt.FinalCheckpoint?.Status;
+    const possible = new Set(sent.filter((o) => o.final && o.attempt === attempt.Number).map(expected));
+    const tookOne = taken.some((o) => o.final && o.attempt === attempt.Number);
+    if ((shown && !possible.has(shown)) || (tookOne && !shown)) violation(name, `attempt ${attempt.Number} shows its final checkpoint ${shown ?? 'not at all'}; the agent reported ${[...possible].join(', ')}`);
   }
 }
 
