@@ -11,7 +11,7 @@ export interface SpotInstanceAction {
 export class Imds {
   private token?: { value: string; expires: number };
 
-  constructor(readonly endpoint = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? 'http://169.254.169.254') {}
+  constructor(readonly endpoint = 'http://169.254.169.254') {}
 
   private async sessionToken(): Promise<string> {
     if (this.token && this.token.expires > Date.now()) return this.token.value;

@@ -3,7 +3,7 @@ import { createOperations } from '../shared/api/operations.js';
 import { ingestInstanceStateChange, ingestInterruptionWarning, ingestRebalanceRecommendation, ingestS3Notification, sweepDeadlines } from '../shared/ingest.js';
 import { impliedEffects } from '../shared/lifecycle/decide.js';
 import type { JobRecord } from '../shared/lifecycle/job.js';
-import { runEffects } from '../shared/processor.js';
+import { runEffects } from '../shared/jobEvents/runEffects.js';
 import { MANIFEST_NAME, reportKey } from '../shared/protocol.js';
 import { diff, RequestCounter } from './lib/dynamoCounter.js';
 import { benchConfig, benchServices, createRequest, DATA_BUCKET, ec2Event, jobRecord, putJob, s3Event } from './lib/fixtures.js';

@@ -6,7 +6,7 @@ import { loadConfig } from '../shared/config.js';
 import { ControlChannel } from '../shared/control.js';
 import { requestsPrefix } from '../shared/protocol.js';
 import { createServices, useServices } from '../shared/runtime.js';
-import { DynamoJobStore } from '../shared/store/jobStore.js';
+import { DynamoJobStore } from '../shared/store/dynamoJobStore.js';
 import { diff, RequestCounter } from './lib/dynamoCounter.js';
 import { jobRecord, putJob } from './lib/fixtures.js';
 import { distribution, instanceIdOf, now as clock, pool, sleep, type Distribution } from './lib/stats.js';

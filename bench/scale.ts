@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createOperations } from '../shared/api/operations.js';
 import type { Config } from '../shared/config.js';
-import type { DynamoJobStore } from '../shared/store/jobStore.js';
+import type { DynamoJobStore } from '../shared/store/dynamoJobStore.js';
 import { benchConfig, jobRecord } from './lib/fixtures.js';
 import { distribution, instanceIdOf, now as clock, type Distribution } from './lib/stats.js';
 import { bulkPut, createTable, dropTable, jobItem, verifyItemShape } from './lib/table.js';

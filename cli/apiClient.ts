@@ -1,8 +1,9 @@
+import { SpotTrainingError } from '../shared/errors.js';
 /**
  * A small client of the HTTP API in SageMaker's JSON protocol, for spotctl, the demo and the
  * end-to-end tests. Requests are plain JSON over HTTP; `sign` adds SigV4 for API Gateway on AWS.
  */
-export class ApiCallError extends Error {
+export class ApiCallError extends SpotTrainingError {
   constructor(
     readonly type: string,
     message: string,

@@ -5,6 +5,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { TrainingJobsClient, type Signer } from './apiClient.js';
+import { SpotTrainingError } from '../shared/errors.js';
 
 /**
  * Where spotctl talks to and as whom: the endpoints (flags, then environment, then the local
@@ -31,9 +32,9 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends SpotTrainingError {}
 /** A failure outside the service (unreachable endpoint, missing credentials, unreadable file). */
-export class CliError extends Error {}
+export class CliError extends SpotTrainingError {}
 
 /** 127.0.0.1, localhost, ::1 and *.localhost: the local cloud (or LocalStack), never SigV4-signed. */
 export function isLocalUrl(url: string): boolean {

@@ -1,3 +1,4 @@
+import { logsPrefix, parseLogKey } from '../shared/protocol.js';
 import type { TrainingJobsClient } from './apiClient.js';
 import type { Context } from './context.js';
 import type { Io } from './io.js';
@@ -26,9 +27,12 @@ async function s3Source(ctx: Context, job: string, attempt: number | undefined):
   const s3 = await ctx.s3();
   const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
   const bucket = await ctx.controlBucket(s3);
-  const prefix = `logs/${job}/${attempt === undefined ? '' : `attempt-${attempt}/`}`;
+  const prefix = logsPrefix(job, attempt);
   const printed = new Map<string, number>();
-  const streamOf = (key: string) => /^logs\/[^/]+\/(attempt-(\d+)\/(.+))\.log$/.exec(key);
+  const streamOf = (key: string) => {
+    const parsed = parseLogKey(key);
+    return parsed.ok ? { ...parsed.value, label: `attempt-${parsed.value.attempt}/${parsed.value.instanceId}` } : undefined;
+  };
   return {
     async poll() {
       const keys: string[] = [];
@@ -40,7 +44,7 @@ async function s3Source(ctx: Context, job: string, attempt: number | undefined):
       } while (token);
       keys.sort((a, b) => {
         const [ma, mb] = [streamOf(a), streamOf(b)];
-        return Number(ma?.[2]) - Number(mb?.[2]) || a.localeCompare(b);
+        return (ma?.attempt ?? 0) - (mb?.attempt ?? 0) || a.localeCompare(b);
       });
       const out: { stream: string; line: string }[] = [];
       // Committed only when the whole poll succeeded, so that a retried poll loses no line.
@@ -52,7 +56,7 @@ async function s3Source(ctx: Context, job: string, attempt: number | undefined):
         const complete = text.lastIndexOf('\n') + 1;
         if (complete <= from) continue;
         advanced.set(key, complete);
-        const stream = streamOf(key)?.[1] ?? key;
+        const stream = streamOf(key)?.label ?? key;
         for (const line of text.slice(from, complete).split('\n').slice(0, -1)) out.push({ stream, line });
       }
       for (const [key, at] of advanced) printed.set(key, at);

@@ -16,6 +16,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpotTrainingError } from '../shared/errors.js';
 
 export interface SimulatedInstanceType {
   /** pending → running, in simulated ms. */
@@ -105,7 +106,7 @@ const XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 const SPOT_NO_CAPACITY = 'There is no Spot capacity available that matches your request.';
 
 /** An error EC2 would answer with: its code, message and HTTP status. */
-class Ec2Error extends Error {
+class Ec2Error extends SpotTrainingError {
   constructor(
     readonly code: string,
     message: string,

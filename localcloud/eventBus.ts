@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { matchesPattern, validatePattern } from './eventPattern.js';
+import { SpotTrainingError } from '../shared/errors.js';
 
 /** What rule targets receive: EventBridge's event envelope. */
 export interface EventBridgeEnvelope {
@@ -81,7 +82,7 @@ export interface LocalEventBusOptions {
 }
 
 /** A failure of the whole request (not of one entry), with the AWS error type it is sent as. */
-export class EventBridgeError extends Error {
+export class EventBridgeError extends SpotTrainingError {
   constructor(
     readonly code: string,
     message: string,

@@ -1,11 +1,23 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { AgentPhase } from '../shared/lifecycle/decide.js';
-import { checkpointFolder, CONTROL_PREFIX, logKey, MANIFEST_NAME, reportKey, requestsPrefix, type RestoreInstruction } from '../shared/protocol.js';
+import {
+  checkpointFolder,
+  logKey,
+  MANIFEST_NAME,
+  parseRequestKey,
+  parseRestoreKey,
+  reportKey,
+  requestsPrefix,
+  restoreKey,
+  restoresPrefix,
+  type AgentPhase,
+  type RestoreInstruction,
+} from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
 import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
+import { SpotTrainingError } from '../shared/errors.js';
 
 /**
  * The local cloud's stand-in for the agent on a training instance: it speaks the agent's S3
@@ -31,7 +43,7 @@ export interface SimulatedAgentsOptions {
 const TAG_JOB = 'spot-training:job';
 const TAG_ATTEMPT = 'spot-training:attempt';
 
-class AgentStopped extends Error {}
+class AgentStopped extends SpotTrainingError {}
 
 export class SimulatedAgents {
   private readonly running = new Map<string, Promise<void>>();
@@ -159,7 +171,10 @@ export class SimulatedAgents {
       }
       const requests = leader ? await this.newRequests(job, attempt, seen) : [];
       // On an interruption the instance is going away: a final checkpoint, then training stops.
-      const stop = requests.some((key) => key.includes('/stop-') || key.endsWith('-interruption.json'));
+      const stop = requests.some((key) => {
+        const request = parseRequestKey(key);
+        return request.ok && request.value.kind !== 'checkpoint';
+      });
       if (leader && (stop || requests.length || step - lastCheckpoint >= world.checkpointEverySeconds)) {
         await this.checkpoint(restore, step, say);
         lastCheckpoint = step;
@@ -190,16 +205,15 @@ export class SimulatedAgents {
   private async awaitRestore(instanceId: string, job: string, launchedAttempt: number): Promise<RestoreInstruction> {
     for (;;) {
       const listed = await this.options.s3.send(
-        new ListObjectsV2Command({ Bucket: this.options.controlBucket, Prefix: `${CONTROL_PREFIX}${job}/attempt-` }),
+        new ListObjectsV2Command({ Bucket: this.options.controlBucket, Prefix: restoresPrefix(job) }),
       );
       const attempts = (listed.Contents ?? [])
-        .map((o) => /attempt-(\d+)\/restore\.json$/.exec(o.Key ?? '')?.[1])
-        .filter((n): n is string => n !== undefined)
-        .map(Number)
+        .map((o) => parseRestoreKey(o.Key ?? ''))
+        .flatMap((parsed) => (parsed.ok ? [parsed.value.attempt] : []))
         .filter((n) => n >= launchedAttempt)
         .sort((a, b) => b - a);
       for (const attempt of attempts) {
-        const instruction = (await this.readJson(`s3://${this.options.controlBucket}/${CONTROL_PREFIX}${job}/attempt-${attempt}/restore.json`)) as unknown as RestoreInstruction;
+        const instruction = (await this.readJson(`s3://${this.options.controlBucket}/${restoreKey(job, attempt)}`)) as unknown as RestoreInstruction;
         if (instruction.InstanceIds.includes(instanceId) && !this.finished.has(`${job}/${attempt}`)) {
           this.finished.add(`${job}/${attempt}`);
           return instruction;

@@ -41,7 +41,7 @@ const [fc, { CreateTableCommand }, { startDynamoDbLocal, createDynamoDbLocalClie
   import('@aws-sdk/client-dynamodb'),
   import('../localcloud/dynamodbLocal.js'),
   import('../shared/store/table.js'),
-  import('../shared/store/jobStore.js'),
+  import('../shared/store/dynamoJobStore.js'),
   import('../shared/config.js'),
   import('../test/property/model.js'),
 ]);

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { SpotTrainingError } from './errors.js';
 
 /**
  * The control plane's configuration (functions/ and shared/), read from the environment once
- * and validated at start; nothing else there reads process.env. The AWS SDK and Powertools
- * read their own variables (AWS_ENDPOINT_URL_<SERVICE>, credentials, POWERTOOLS_*); the
- * instance agent validates its own environment (agent/main.ts).
+ * and validated at start; nothing else in functions/ or shared/ reads process.env. The AWS SDK
+ * and Powertools read their own variables (AWS_ENDPOINT_URL_<SERVICE>, credentials,
+ * POWERTOOLS_*); the instance agent validates its own environment in agent/main.ts, and passes
+ * it whole only to the training process it starts.
  */
 const commaList = z
   .string()
@@ -82,7 +84,7 @@ export type Config = {
   prices: Record<string, { Spot: number; OnDemand: number }>;
 };
 
-export class ConfigError extends Error {}
+export class ConfigError extends SpotTrainingError {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);

@@ -2,9 +2,11 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { TRAINING_JOB_NAME, type Checkpoint, type JobRecord } from './lifecycle/job.js';
 import { parseS3Uri } from './s3uri.js';
 import {
+  checkpointOutcomeBody,
   checkpointFolder,
+  type CheckpointOutcomeBody,
   MANIFEST_NAME,
-  requestsPrefix,
+  requestKey,
   restoreKey,
   type AgentReportBody,
   type ControlRequest,
@@ -13,6 +15,10 @@ import {
 } from './protocol.js';
 
 const MAX_REPORT_BYTES = 64 * 1024;
+
+function compact<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
 
 /** The control plane's side of the S3 protocol with the agent (see protocol.ts). */
 export class ControlChannel {
@@ -35,14 +41,31 @@ export class ControlChannel {
       Environment: spec.Environment,
       HyperParameters: spec.HyperParameters,
       InstanceIds: instanceIds,
+      TrainingJobArn: job.TrainingJobArn,
+      AlgorithmSpecification: compact({
+        TrainingImage: spec.AlgorithmSpecification.TrainingImage,
+        TrainingInputMode: spec.AlgorithmSpecification.TrainingInputMode,
+        MetricDefinitions: spec.AlgorithmSpecification.MetricDefinitions,
+        ContainerEntrypoint: spec.AlgorithmSpecification.ContainerEntrypoint,
+        ContainerArguments: spec.AlgorithmSpecification.ContainerArguments,
+      }),
+      ResourceConfig: {
+        InstanceType: spec.ResourceConfig.SubmittedInstanceType ?? spec.ResourceConfig.InstanceType,
+        InstanceCount: spec.ResourceConfig.InstanceCount,
+        VolumeSizeInGB: spec.ResourceConfig.VolumeSizeInGB,
+      },
+      ...(spec.InputDataConfig ? { InputDataConfig: spec.InputDataConfig } : {}),
+      OutputDataConfig: spec.OutputDataConfig,
+      ...(spec.EnableNetworkIsolation ? { EnableNetworkIsolation: true } : {}),
+      ...(spec.TensorBoardOutputConfig ? { TensorBoardOutputConfig: spec.TensorBoardOutputConfig } : {}),
     };
     await this.put(restoreKey(job.TrainingJobName, attempt), instruction);
   }
 
-  /** Asks the attempt's agents to checkpoint now, or to stop; one object per request, so none overwrites another. */
+  /** Asks the attempt's agents to checkpoint now, to stop, or that they are being interrupted (see protocol.ts). */
   async request(jobName: string, attempt: number, kind: ControlRequestKind, reason: string, at: Date): Promise<void> {
     const body: ControlRequest = { Kind: kind, Reason: reason, Time: at.toISOString() };
-    await this.put(`${requestsPrefix(jobName, attempt)}${kind}-${at.getTime()}-${reason}.json`, body);
+    await this.put(requestKey(jobName, attempt, kind, at), body);
   }
 
   /** The jobs that have a folder of checkpoints under a CheckpointConfig.S3Uri (at most `limit`). */
@@ -108,6 +131,20 @@ export class ControlChannel {
     } catch {
       return {};
     }
+  }
+
+  /** The body of a checkpoint outcome report, validated; a message naming the field when it is not one. */
+  async readCheckpointOutcome(key: string): Promise<CheckpointOutcomeBody | string> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return `larger than ${MAX_REPORT_BYTES} bytes`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse((await object.Body?.transformToString()) ?? '');
+    } catch {
+      return 'not JSON';
+    }
+    const result = checkpointOutcomeBody.safeParse(parsed);
+    return result.success ? result.data : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   }
 
   private async put(key: string, body: unknown): Promise<void> {

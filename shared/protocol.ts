@@ -1,18 +1,27 @@
-import type { AgentPhase } from './lifecycle/decide.js';
-import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
+import { z } from 'zod';
+import { parsedValue, parseProblem, type Parsed } from './errors.js';
+import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome, type TrainingJobSpec } from './lifecycle/job.js';
+import type { InputChannel, TensorBoardOutputConfig } from './lifecycle/jobSpec.js';
+import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
 
 /**
  * The S3 protocol between the control plane and the agent on each instance. Everything lives
  * in the control bucket, under two prefixes that S3 notifications can tell apart:
  *
  *   control/<job>/attempt-<n>/restore.json              control plane → agent: what to restore, what to run
- *   control/<job>/attempt-<n>/requests/<kind>-<t>.json  control plane → agent: checkpoint now / stop
+ *   control/<job>/attempt-<n>/requests/<kind>-<t>.json  control plane → agent: checkpoint now, stop, interrupt
  *   reports/<job>/attempt-<n>/<phase>.report.json       agent → control plane: downloaded, uploading, completed, failed
+ *   reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>.report.json
+ *                                                       agent → control plane: how a checkpoint sync went
  *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
  *
  * Checkpoints live under the job's CheckpointConfig.S3Uri, in a folder of the job's own (so two
  * jobs naming one S3Uri never mix their checkpoints), one folder per checkpoint, the manifest
- * written last:  <S3Uri>/<job>/<checkpoint-id>/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
+ * written last:  <S3Uri>/<job>/<checkpoint-id>/files/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
+ * (the user's files under `files/`, so a user's own manifest.json is never taken for the checkpoint's).
+ *
+ * This module owns every key: each object has one builder and one parser, used by the control
+ * plane (control.ts, ingest.ts), the agent and the local cloud's simulated agent alike.
  */
 export const REPORT_PREFIX = 'reports/';
 export const REPORT_SUFFIX = '.report.json';
@@ -21,15 +30,65 @@ export const LOG_PREFIX = 'logs/';
 /** The control bucket's own prefixes: no checkpoint, output or input location may be inside them. */
 export const PROTOCOL_PREFIXES = [CONTROL_PREFIX, REPORT_PREFIX, LOG_PREFIX] as const;
 export const MANIFEST_NAME = 'manifest.json';
-export const AGENT_PHASES: readonly AgentPhase[] = ['downloaded', 'uploading', 'completed', 'failed'];
+export { AGENT_PHASES, type AgentPhase };
 
 export const attemptFolder = (job: string, attempt: number) => `${job}/attempt-${attempt}/`;
-export const restoreKey = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}restore.json`;
-export const requestsPrefix = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}requests/`;
 export const reportKey = (job: string, attempt: number, phase: AgentPhase) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}${phase}${REPORT_SUFFIX}`;
 export const logKey = (job: string, attempt: number, instanceId: string) => `${LOG_PREFIX}${attemptFolder(job, attempt)}${instanceId}.log`;
+/** The logs of a job, or of one of its attempts. */
+export const logsPrefix = (job: string, attempt?: number) => `${LOG_PREFIX}${attempt === undefined ? `${job}/` : attemptFolder(job, attempt)}`;
 
-export type ControlRequestKind = 'checkpoint' | 'stop';
+/** Reads `logs/<job>/attempt-<n>/<instance-id>.log`. */
+export function parseLogKey(key: string): Parsed<{ job: string; attempt: number; instanceId: string }> {
+  const match = /^logs\/([^/]+)\/attempt-(\d{1,6})\/([^/]+)\.log$/.exec(key);
+  if (!match) return parseProblem(`not a log key (${LOG_PREFIX}<job>/attempt-<n>/<instance-id>.log)`);
+  const [, job = '', attempt = '', instanceId = ''] = match;
+  return parsedValue({ job, attempt: Number(attempt), instanceId });
+}
+
+/** Where the restore instructions of every attempt of a job are: list it to find the newest. */
+export const restoresPrefix = (job: string) => `${CONTROL_PREFIX}${job}/attempt-`;
+export const restoreKey = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}restore.json`;
+
+/** Reads `control/<job>/attempt-<n>/restore.json`. */
+export function parseRestoreKey(key: string): Parsed<{ job: string; attempt: number }> {
+  const match = /^control\/([^/]+)\/attempt-(\d{1,6})\/restore\.json$/.exec(key);
+  if (!match) return parseProblem(`not a restore instruction key (${CONTROL_PREFIX}<job>/attempt-<n>/restore.json)`);
+  const [, job = '', attempt = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
+  return parsedValue({ job, attempt: Number(attempt) });
+}
+
+/**
+ * What the control plane asks of an attempt's agents: a checkpoint now (a rebalance
+ * recommendation, a stop about to come), to stop (the job is stopped or out of time: final
+ * checkpoint, end training), or that the instance is being interrupted (the same, for a spot
+ * warning: the agent also stops the training process).
+ */
+export const CONTROL_REQUEST_KINDS = ['checkpoint', 'stop', 'interrupt'] as const;
+export type ControlRequestKind = (typeof CONTROL_REQUEST_KINDS)[number];
+
+export const requestsPrefix = (job: string, attempt: number) => `${CONTROL_PREFIX}${attemptFolder(job, attempt)}requests/`;
+/** One object per request (the time in its name), so that none overwrites another and they sort in order. */
+export const requestKey = (job: string, attempt: number, kind: ControlRequestKind, at: Date) =>
+  `${requestsPrefix(job, attempt)}${kind}-${String(at.getTime()).padStart(13, '0')}.json`;
+
+export interface ParsedRequestKey {
+  job: string;
+  attempt: number;
+  kind: ControlRequestKind;
+  time: number;
+}
+
+/** Reads `control/<job>/attempt-<n>/requests/<kind>-<millis>.json`. */
+export function parseRequestKey(key: string): Parsed<ParsedRequestKey> {
+  const match = /^control\/([^/]+)\/attempt-(\d{1,6})\/requests\/([a-z]+)-(\d{1,15})\.json$/.exec(key);
+  if (!match) return parseProblem(`not a control request key (${CONTROL_PREFIX}<job>/attempt-<n>/requests/<kind>-<millis>.json)`);
+  const [, job = '', attempt = '', kind = '', time = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
+  if (!(CONTROL_REQUEST_KINDS as readonly string[]).includes(kind)) return parseProblem(`'${kind}' is not a control request kind (${CONTROL_REQUEST_KINDS.join(', ')})`);
+  return parsedValue({ job, attempt: Number(attempt), kind: kind as ControlRequestKind, time: Number(time) });
+}
 
 /** What a new attempt's agent is told: what to restore and what to run. */
 export interface RestoreInstruction {
@@ -45,6 +104,22 @@ export interface RestoreInstruction {
   Environment: Record<string, string>;
   HyperParameters: Record<string, string>;
   InstanceIds: string[];
+  /**
+   * The job's own members in SageMaker's shapes, for the agent to hand to the training
+   * container as SageMaker does (inputdataconfig.json, resourceconfig.json, the SM_*
+   * environment). Absent from instructions written before they existed.
+   */
+  TrainingJobArn?: string;
+  AlgorithmSpecification?: Pick<TrainingJobSpec['AlgorithmSpecification'], 'TrainingImage' | 'TrainingInputMode' | 'MetricDefinitions' | 'ContainerEntrypoint' | 'ContainerArguments'>;
+  /** InstanceType as submitted (`ml.g5.xlarge`), for SM_CURRENT_INSTANCE_TYPE. */
+  ResourceConfig?: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number };
+  InputDataConfig?: InputChannel[];
+  /** KmsKeyId: write outputs and checkpoints with SSE-KMS under it; CompressionType NONE: upload the model folder as files. */
+  OutputDataConfig?: TrainingJobSpec['OutputDataConfig'];
+  /** Run the training container with no network. */
+  EnableNetworkIsolation?: boolean;
+  /** Sync LocalPath to S3OutputPath as checkpoints are. */
+  TensorBoardOutputConfig?: TensorBoardOutputConfig;
 }
 
 export interface ControlRequest {
@@ -67,13 +142,13 @@ export interface ParsedReportKey {
 }
 
 /** Reads a report key, or explains why it is not one. */
-export function parseReportKey(key: string): ParsedReportKey | string {
+export function parseReportKey(key: string): Parsed<ParsedReportKey> {
   const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/([a-z]+)\.report\.json$/.exec(key);
-  if (!match) return `not a report key (reports/<job>/attempt-<n>/<phase>${REPORT_SUFFIX})`;
+  if (!match) return parseProblem(`not a report key (reports/<job>/attempt-<n>/<phase>${REPORT_SUFFIX})`);
   const [, job = '', attempt = '', phase = ''] = match;
-  if (!TRAINING_JOB_NAME.test(job)) return `'${job.slice(0, 80)}' is not a training job name`;
-  if (!(AGENT_PHASES as readonly string[]).includes(phase)) return `'${phase}' is not a report phase (${AGENT_PHASES.join(', ')})`;
-  return { job, attempt: Number(attempt), phase: phase as AgentPhase };
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
+  if (!(AGENT_PHASES as readonly string[]).includes(phase)) return parseProblem(`'${phase}' is not a report phase (${AGENT_PHASES.join(', ')})`);
+  return parsedValue({ job, attempt: Number(attempt), phase: phase as AgentPhase });
 }
 
 /** The folder of one checkpoint of a job: `<S3Uri prefix><job>/<checkpoint-id>/`. */
@@ -89,17 +164,108 @@ export interface ParsedManifestKey {
 }
 
 /** Reads `<folder>/<job>/<checkpoint-id>/manifest.json`; the checkpoint id must carry its sequence number. */
-export function parseManifestKey(bucket: string, key: string): ParsedManifestKey | string {
+export function parseManifestKey(bucket: string, key: string): Parsed<ParsedManifestKey> {
+  if (isUserFileInCheckpoint(key)) return parseProblem(`a file inside a checkpoint's ${CHECKPOINT_FILES_FOLDER} folder, not a checkpoint's manifest`);
   const parts = key.split('/');
-  if (parts.length < 3 || parts[parts.length - 1] !== MANIFEST_NAME) return `not a manifest key (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`;
+  if (parts.length < 3 || parts[parts.length - 1] !== MANIFEST_NAME) return parseProblem(`not a manifest key (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`);
   const checkpointId = parts[parts.length - 2] ?? '';
   const job = parts[parts.length - 3] ?? '';
   const folder = parts.slice(0, -3);
   if (folder.some((segment) => segment === '' || segment === '.' || segment === '..') || checkpointId === '' || checkpointId === '..') {
-    return 'the key has an empty, "." or ".." path segment';
+    return parseProblem('the key has an empty, "." or ".." path segment');
   }
-  if (!TRAINING_JOB_NAME.test(job)) return `'${job.slice(0, 80)}' is not a training job name (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`;
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`);
   const digits = /(\d{1,15})(?!.*\d)/.exec(checkpointId);
-  if (!digits) return `checkpoint folder '${checkpointId.slice(0, 80)}' carries no sequence number (e.g. step=1200 or ckpt-000042)`;
-  return { s3Uri: `s3://${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, job, checkpointId, sequence: Number(digits[1]) };
+  if (!digits) return parseProblem(`checkpoint folder '${checkpointId.slice(0, 80)}' carries no sequence number (e.g. step=1200 or ckpt-000042)`);
+  return parsedValue({ s3Uri: `s3://${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, job, checkpointId, sequence: Number(digits[1]) });
+}
+
+/** Where the product's own checkpoints keep the user's files: `<checkpoint-id>/files/…` beside the manifest. */
+export const CHECKPOINT_FILES_FOLDER = 'files/';
+const PRODUCT_CHECKPOINT_FILES = /(^|\/)ckpt-\d{9,15}\/files\//;
+
+/**
+ * A user's file named manifest.json inside one of the product's checkpoints
+ * (`…/ckpt-000000042/files/…/manifest.json`): data, not a checkpoint's manifest. The event
+ * rules match on the name alone, so the handler tells them apart by the key.
+ */
+export const isUserFileInCheckpoint = (key: string) => PRODUCT_CHECKPOINT_FILES.test(key);
+
+/**
+ * How a checkpoint sync ended, as the agent reports it: `started` for a final one under way,
+ * `empty` for a LocalPath that has held no file too long, `stale` for one that has not changed
+ * for longer than the job's overdue time (its checkpoints stopped arriving).
+ */
+export const CHECKPOINT_OUTCOME_STATUSES = ['started', 'complete', 'failed', 'empty', 'stale'] as const;
+export type CheckpointOutcomeStatus = (typeof CHECKPOINT_OUTCOME_STATUSES)[number];
+
+export const checkpointOutcomeKey = (job: string, attempt: number, sequence: number, status: CheckpointOutcomeStatus) =>
+  `${REPORT_PREFIX}${attemptFolder(job, attempt)}checkpoints/${String(sequence).padStart(9, '0')}-${status}${REPORT_SUFFIX}`;
+
+export interface ParsedCheckpointOutcomeKey {
+  job: string;
+  attempt: number;
+  sequence: number;
+  status: CheckpointOutcomeStatus;
+}
+
+export function parseCheckpointOutcomeKey(key: string): Parsed<ParsedCheckpointOutcomeKey> {
+  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/checkpoints\/(\d{1,15})-([a-z]+)\.report\.json$/.exec(key);
+  if (!match) return parseProblem(`not a checkpoint outcome key (reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>${REPORT_SUFFIX})`);
+  const [, job = '', attempt = '', sequence = '', status = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
+  if (!(CHECKPOINT_OUTCOME_STATUSES as readonly string[]).includes(status)) return parseProblem(`'${status}' is not a checkpoint outcome (${CHECKPOINT_OUTCOME_STATUSES.join(', ')})`);
+  return parsedValue({ job, attempt: Number(attempt), sequence: Number(sequence), status: status as CheckpointOutcomeStatus });
+}
+
+const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time');
+const bytes = z.number().int().min(0);
+
+/** The body of a checkpoint outcome report: what the agent knows about one sync. */
+export const checkpointOutcomeBody = z.object({
+  Trigger: z.enum(['periodic', 'requested', 'final']),
+  CheckpointId: z.string().max(64).optional(),
+  ManifestUri: z.string().max(2048).optional(),
+  StartTime: isoTime,
+  EndTime: isoTime.optional(),
+  SizeInBytes: bytes.optional(),
+  UploadedBytes: bytes.optional(),
+  FileCount: bytes.optional(),
+  ReusedFileCount: bytes.optional(),
+  /** A final checkpoint's deadline: the interruption notice's time less a margin. */
+  DeadlineTime: isoTime.optional(),
+  /** Before a final checkpoint: how long it should take at the throughput measured so far. */
+  EstimatedSeconds: z.number().min(0).optional(),
+  Reason: z.string().max(2048).optional(),
+  /** Since when LocalPath has held no file. */
+  EmptySince: isoTime.optional(),
+  /** Since when LocalPath has not changed (the last complete checkpoint, or the restore). */
+  UnchangedSince: isoTime.optional(),
+});
+export type CheckpointOutcomeBody = z.infer<typeof checkpointOutcomeBody>;
+
+/** The report's body in the lifecycle's terms (times as epoch milliseconds). */
+export function toCheckpointOutcome(parsed: ParsedCheckpointOutcomeKey, body: CheckpointOutcomeBody): CheckpointOutcome {
+  const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
+  const outcome: CheckpointOutcome = {
+    Status: parsed.status,
+    Trigger: body.Trigger,
+    Sequence: parsed.sequence,
+    StartTime: Date.parse(body.StartTime),
+  };
+  const optional = {
+    CheckpointId: body.CheckpointId,
+    ManifestUri: body.ManifestUri,
+    EndTime: ms(body.EndTime),
+    SizeInBytes: body.SizeInBytes,
+    UploadedBytes: body.UploadedBytes,
+    FileCount: body.FileCount,
+    DeadlineTime: ms(body.DeadlineTime),
+    EstimatedSeconds: body.EstimatedSeconds,
+    Reason: body.Reason,
+    EmptySince: ms(body.EmptySince),
+    UnchangedSince: ms(body.UnchangedSince),
+  };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (outcome as unknown as Record<string, unknown>)[k] = v;
+  return outcome;
 }

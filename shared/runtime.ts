@@ -2,12 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Ec2Capacity } from './capacity/ec2Capacity.js';
-import { Ec2SpotPriceSource } from './capacity/ec2Prices.js';
+import { Ec2SpotPriceSource } from './prices/ec2Prices.js';
 import { loadConfig, type Config } from './config.js';
 import { ControlChannel } from './control.js';
-import { TablePriceSource } from './lifecycle/money.js';
-import type { Services } from './processor.js';
-import { DynamoJobStore } from './store/jobStore.js';
+import { TablePriceSource } from './prices/tablePrices.js';
+import type { Services } from './services.js';
+import { DynamoJobStore } from './store/dynamoJobStore.js';
 
 /**
  * Builds the product's services from its configuration: made once per process (a Lambda

@@ -1,3 +1,4 @@
+import { SpotTrainingError } from './errors.js';
 /** Messages of S3UriError complete "the URI must …". */
 /** An S3 location treated as a folder: `prefix` is empty or ends with `/`, so `run-1/` never matches `run-10/`. */
 export interface S3Location {
@@ -7,7 +8,7 @@ export interface S3Location {
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-export class S3UriError extends Error {}
+export class S3UriError extends SpotTrainingError {}
 
 export function parseS3Uri(uri: string): S3Location {
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);

@@ -1,3 +1,4 @@
+import { nextDeadline } from '../../shared/lifecycle/deadlines.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
@@ -7,10 +8,11 @@ import { loadConfig, type Config } from '../../shared/config.js';
 import { ControlChannel } from '../../shared/control.js';
 import { decide, type JobEvent } from '../../shared/lifecycle/decide.js';
 import { newJob, type EpochMillis, type JobRecord } from '../../shared/lifecycle/job.js';
-import { TablePriceSource } from '../../shared/lifecycle/money.js';
+import { TablePriceSource } from '../../shared/prices/tablePrices.js';
 import type { AgentReportBody } from '../../shared/protocol.js';
-import type { Services } from '../../shared/processor.js';
-import { DynamoJobStore, type JobStore } from '../../shared/store/jobStore.js';
+import type { Services } from '../../shared/services.js';
+import { DynamoJobStore } from '../../shared/store/dynamoJobStore.js';
+import type { JobStore } from '../../shared/store/jobStore.js';
 import { instanceIdOf } from './stats.js';
 
 export const DATA_BUCKET = 'spot-training-data';
@@ -60,7 +62,7 @@ export function jobRecord(config: Config, name: string, options: { state: Fixtur
 
 /** Writes a job through the store, and registers its instance. */
 export async function putJob(store: JobStore, job: JobRecord, instanceId: string | undefined, now: EpochMillis): Promise<void> {
-  await store.create(job);
+  await store.create(job, nextDeadline(job));
   if (instanceId) await store.registerInstances({ JobName: job.TrainingJobName, Attempt: job.CurrentAttempt, InstanceType: 'g5.xlarge' }, [instanceId], now);
 }
 

@@ -2,7 +2,7 @@ import { BatchWriteItemCommand, CreateTableCommand, DeleteItemCommand, DeleteTab
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { nextDeadline } from '../../shared/lifecycle/deadlines.js';
 import type { JobRecord } from '../../shared/lifecycle/job.js';
-import { DynamoJobStore } from '../../shared/store/jobStore.js';
+import { DynamoJobStore } from '../../shared/store/dynamoJobStore.js';
 import { tableDefinition } from '../../shared/store/table.js';
 import { pool } from './stats.js';
 
@@ -19,13 +19,13 @@ const sortable = (t: number) => String(Math.max(0, Math.floor(t))).padStart(13, 
 
 /**
  * The job item as DynamoJobStore.create writes it (the record plus the index attributes of
- * jobStore.ts). Bulk loading needs BatchWriteItem, which the store does not offer;
+ * dynamoJobStore.ts). Bulk loading needs BatchWriteItem, which the store does not offer;
  * `verifyItemShape` checks this copy against the store before any bulk load.
  */
 export function jobItem(job: JobRecord): Record<string, unknown> {
   const due = nextDeadline(job);
   return {
-    pk: `job#${job.TrainingJobName}`,
+    pk: `job#${job.TrainingJobName.toLowerCase()}`,
     ...job,
     JobList: 'jobs',
     CreationKey: `${sortable(job.CreationTime)}#${job.TrainingJobName}`,
@@ -37,10 +37,10 @@ export function jobItem(job: JobRecord): Record<string, unknown> {
 
 /** Writes `job` with the store, reads the raw item back and compares it with `jobItem(job)`. */
 export async function verifyItemShape(client: DynamoDBClient, store: DynamoJobStore, tableName: string, job: JobRecord): Promise<void> {
-  await store.create(job);
-  const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `job#${job.TrainingJobName}` } }, ConsistentRead: true }));
+  await store.create(job, nextDeadline(job));
+  const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `job#${job.TrainingJobName.toLowerCase()}` } }, ConsistentRead: true }));
   const stored = JSON.stringify(sortKeys(unmarshall(Item ?? {})));
-  await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `job#${job.TrainingJobName}` } } }));
+  await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `job#${job.TrainingJobName.toLowerCase()}` } } }));
   const ours = JSON.stringify(sortKeys(JSON.parse(JSON.stringify(jobItem(job))) as Record<string, unknown>));
   if (stored !== ours) throw new Error(`bench/lib/table.ts jobItem() no longer matches DynamoJobStore's item shape:\n store: ${stored}\n bench: ${ours}`);
 }

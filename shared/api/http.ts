@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../errors.js';
 import { describeJsonProblem, jsonProblem, MAX_JSON_DEPTH, textDepth } from '../jsonShape.js';
 import { logger } from '../observability.js';
-import { runEffects, type Services } from '../processor.js';
+import { runEffects } from '../jobEvents/runEffects.js';
+import type { Services } from '../services.js';
 import { createOperations, OPERATIONS, type OperationName } from './operations.js';
 
 /**

@@ -1,12 +1,13 @@
+import { nextDeadline } from '../lifecycle/deadlines.js';
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
-import { applyEvent } from '../engine.js';
+import { applyEvent } from '../jobEvents/applyEvent.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { effectsOnDelete, impliedEffects, type Effect } from '../lifecycle/decide.js';
 import type { ControlChannel } from '../control.js';
 import { newJob, TRAINING_JOB_NAME, type Checkpoint, type EpochMillis, type JobRecord } from '../lifecycle/job.js';
 import { isTerminal, TRAINING_JOB_STATUSES } from '../lifecycle/statuses.js';
-import { JobExistsError, JobNotTerminalError, StaleRecordError, type JobStore, type ListSort } from '../store/jobStore.js';
+import { JobExistsError, JobNotFoundError, JobNotTerminalError, type JobStore, type ListSort } from '../store/jobStore.js';
 import { readCreateRequest } from './createRequest.js';
 import { FieldReader } from './fields.js';
 import { describeView, summaryView } from './views.js';
@@ -39,7 +40,7 @@ function readJobName(input: unknown): string {
   const r = new FieldReader();
   const body = r.object(input, 'request body', true);
   if (body) r.onlyKnown(body, '', ['TrainingJobName']);
-  const name = r.string(body, 'TrainingJobName', 'TrainingJobName', { required: true, min: 1, max: 63, pattern: TRAINING_JOB_NAME });
+  const name = r.string(body, 'TrainingJobName', 'trainingJobName', { required: true, min: 1, max: 63, pattern: TRAINING_JOB_NAME });
   r.throwIfInvalid();
   return name as string;
 }
@@ -68,7 +69,7 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     const checkpoint = spec.CheckpointConfig ? await inheritedCheckpoint(spec.CheckpointConfig.S3Uri) : undefined;
     const job = newJob({ spec, arn, now: now(), ...(checkpoint ? { checkpoint } : {}) });
     try {
-      await store.create(job);
+      await store.create(job, nextDeadline(job));
     } catch (error) {
       if (error instanceof JobExistsError) {
         throw new ApiError(
@@ -92,14 +93,14 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     const r = new FieldReader();
     const body = r.object(input ?? {}, 'request body', false) ?? {};
     r.onlyKnown(body, '', ['MaxResults', 'NextToken', 'SortBy', 'SortOrder', 'StatusEquals', 'NameContains', 'CreationTimeAfter', 'CreationTimeBefore']);
-    const limit = r.integer(body, 'MaxResults', 'MaxResults', { min: 1, max: 100 }) ?? 10;
-    const sortBy = (r.string(body, 'SortBy', 'SortBy', { max: 16, oneOf: ['Name', 'CreationTime', 'Status'] }) ?? 'CreationTime') as ListSort;
-    const order = r.string(body, 'SortOrder', 'SortOrder', { max: 16, oneOf: ['Ascending', 'Descending'] }) ?? 'Ascending';
-    const statusEquals = r.string(body, 'StatusEquals', 'StatusEquals', { max: 16, oneOf: TRAINING_JOB_STATUSES });
-    const nameContains = r.string(body, 'NameContains', 'NameContains', { min: 1, max: 63, pattern: /^[a-zA-Z0-9-]+$/ });
-    const creationTimeAfter = r.timestamp(body, 'CreationTimeAfter', 'CreationTimeAfter');
-    const creationTimeBefore = r.timestamp(body, 'CreationTimeBefore', 'CreationTimeBefore');
-    const token = r.string(body, 'NextToken', 'NextToken', { max: 8192, pattern: /^[A-Za-z0-9_-]+$/ });
+    const limit = r.integer(body, 'MaxResults', 'maxResults', { min: 1, max: 100 }) ?? 10;
+    const sortBy = (r.string(body, 'SortBy', 'sortBy', { max: 16, oneOf: ['Name', 'CreationTime', 'Status'] }) ?? 'CreationTime') as ListSort;
+    const order = r.string(body, 'SortOrder', 'sortOrder', { max: 16, oneOf: ['Ascending', 'Descending'] }) ?? 'Ascending';
+    const statusEquals = r.string(body, 'StatusEquals', 'statusEquals', { max: 16, oneOf: TRAINING_JOB_STATUSES });
+    const nameContains = r.string(body, 'NameContains', 'nameContains', { min: 1, max: 63, pattern: /^[a-zA-Z0-9-]+$/ });
+    const creationTimeAfter = r.timestamp(body, 'CreationTimeAfter', 'creationTimeAfter');
+    const creationTimeBefore = r.timestamp(body, 'CreationTimeBefore', 'creationTimeBefore');
+    const token = r.string(body, 'NextToken', 'nextToken', { max: 8192, pattern: /^[A-Za-z0-9_-]+$/ });
     r.throwIfInvalid();
     const query = { sortBy, ascending: order === 'Ascending', limit, statusEquals, nameContains, creationTimeAfter, creationTimeBefore };
     // A token continues one query only: it carries a digest of the query it came from.
@@ -136,7 +137,7 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     try {
       deleted = await store.delete(name);
     } catch (error) {
-      if (error instanceof StaleRecordError) throw notFound(name);
+      if (error instanceof JobNotFoundError) throw notFound(name);
       if (error instanceof JobNotTerminalError) {
         throw validationError(`${error.message}; only a Completed, Failed or Stopped training job can be deleted. Stop it first.`);
       }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeJsonProblem, jsonProblem } from '../jsonShape.js';
+import { SpotTrainingError } from '../errors.js';
 
 /**
  * EventBridge's envelope. `id` and `time` are kept: `time` is when the thing happened (second
@@ -21,7 +22,7 @@ export const envelope = <D extends z.ZodTypeAny>(detail: D) =>
 /** EC2 instance ids: `i-` and 8 or 17 hex digits. */
 export const instanceId = z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/, 'must be an EC2 instance id (i- and 8 or 17 hex digits)');
 
-export class MalformedEventError extends Error {}
+export class MalformedEventError extends SpotTrainingError {}
 
 /** Parses or explains, naming each field that is wrong. */
 export function parseEvent<T extends z.ZodTypeAny>(schema: T, event: unknown): z.infer<T> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envelope } from './envelope.js';
+import { SpotTrainingError } from '../errors.js';
 
 /** One record of an S3 event notification; keys arrive URL-encoded, with `+` for a space. */
 const record = z.object({
@@ -16,7 +17,7 @@ export const s3Notification = z.object({ Records: z.array(z.unknown()).min(1).ma
 export const s3Record = record;
 export type S3Record = z.infer<typeof record>;
 
-export class KeyEncodingError extends Error {}
+export class KeyEncodingError extends SpotTrainingError {}
 
 export function decodeS3Key(encoded: string): string {
   try {

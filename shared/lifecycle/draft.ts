@@ -1,6 +1,7 @@
 import { type Attempt, type AttemptEnd, currentAttempt, type EpochMillis, type JobRecord, type TransitionRecord } from './job.js';
 import { isTerminal, primaryStatusOf, type SecondaryStatus } from './statuses.js';
 import { ruleFor, type Trigger } from './transitions.js';
+import { nextDeadline } from './deadlines.js';
 import { reclaimEffect } from './effects.js';
 import { type Decision, type Effect, type IgnoreReason, IllegalTransitionError } from './vocabulary.js';
 
@@ -21,6 +22,8 @@ export class Draft {
     readonly at: EpochMillis,
   ) {
     this.job = structuredClone(before);
+    // The one place a record's version moves: every write is one decision, one version.
+    this.job.Version = before.Version + 1;
     this.guard = [before.SecondaryStatus];
   }
 
@@ -71,6 +74,7 @@ export class Draft {
 
   decision(guardInstanceId?: string): Decision {
     this.job.LastModifiedTime = Math.max(this.job.LastModifiedTime, this.at);
+    const due = nextDeadline(this.job);
     return {
       kind: 'apply',
       job: this.job,
@@ -79,6 +83,7 @@ export class Draft {
       triggers: this.triggers,
       transitions: this.transitions,
       effects: this.effects,
+      ...(due === undefined ? {} : { dueAt: due }),
     };
   }
 }

@@ -6,35 +6,6 @@ export interface InstancePrices {
   OnDemand: number;
 }
 
-/**
- * Where prices come from: spot price history and the on-demand price list on AWS,
- * a configurable table locally. The core asks; it never knows which.
- */
-export interface PriceSource {
-  pricesAt(instanceType: string, at: EpochMillis): Promise<InstancePrices>;
-}
-
-export class PriceTableError extends Error {}
-
-/** A fixed table of hourly prices per instance type. */
-export class TablePriceSource implements PriceSource {
-  constructor(private readonly table: Readonly<Record<string, InstancePrices>>) {
-    for (const [type, prices] of Object.entries(table)) {
-      if (!(prices.OnDemand > 0) || !(prices.Spot >= 0) || prices.Spot > prices.OnDemand) {
-        throw new PriceTableError(
-          `Price table entry ${type}: OnDemand must be > 0 and 0 <= Spot <= OnDemand, got Spot=${prices.Spot} OnDemand=${prices.OnDemand}`,
-        );
-      }
-    }
-  }
-
-  async pricesAt(instanceType: string): Promise<InstancePrices> {
-    const prices = this.table[instanceType];
-    if (!prices) throw new PriceTableError(`No price for instance type ${instanceType} in the price table`);
-    return prices;
-  }
-}
-
 /** Milliseconds an attempt's instances have run for the job, up to `now` when it has not ended. */
 export function attemptRunMillis(attempt: Attempt, now: EpochMillis): number {
   if (attempt.RunningTime === undefined) return 0;
@@ -65,7 +36,7 @@ export function billableTimeInSeconds(job: JobRecord, now: EpochMillis): number 
   return Math.round(millis / 1000);
 }
 
-/** The seed's formula: (1 − Billable ÷ Training) × 100; no training yet means no savings yet. */
+/** SageMaker's savings: (1 − BillableTimeInSeconds ÷ TrainingTimeInSeconds) × 100; no training yet means no savings yet. */
 export function savingsPercent(trainingSeconds: number, billableSeconds: number): number {
   if (trainingSeconds <= 0) return 0;
   return (1 - billableSeconds / trainingSeconds) * 100;

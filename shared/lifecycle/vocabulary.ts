@@ -1,13 +1,16 @@
-import { type Checkpoint, type EpochMillis, type InstanceAction, type JobRecord, type Market, type TransitionRecord } from './job.js';
+import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type InstanceAction, type JobRecord, type Market, type TransitionRecord } from './job.js';
 import { type InstancePrices } from './money.js';
 import { type SecondaryStatus } from './statuses.js';
 import { type Trigger } from './transitions.js';
+import { SpotTrainingError } from '../errors.js';
 
 /** The lifecycle's vocabulary: what can happen to a job, what is done about it, and what a decision says. */
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
-export type AgentPhase = 'downloaded' | 'uploading' | 'completed' | 'failed';
+/** What the agent on an instance reports, in the order it happens (`failed` at any point). */
+export const AGENT_PHASES = ['downloaded', 'uploading', 'completed', 'failed'] as const;
+export type AgentPhase = (typeof AGENT_PHASES)[number];
 
 /** What can happen to a job, in the product's own terms; adapters translate AWS's shapes into these. */
 export type JobEvent = {
@@ -31,6 +34,8 @@ export type JobEvent = {
   | { type: 'rebalanceRecommendation'; instanceId: string; instanceAttempt: number }
   | { type: 'agentReport'; attempt: number; phase: AgentPhase; exitCode?: number; reason?: string }
   | { type: 'checkpoint'; checkpoint: Checkpoint }
+  /** The agent's report of one checkpoint sync: complete, failed, a final one started, or LocalPath empty. */
+  | { type: 'checkpointOutcome'; attempt: number; outcome: CheckpointOutcome }
   | { type: 'stopRequested' }
   | { type: 'timer' }
   /** What a look for an attempt's instances by tag found (and terminated). */
@@ -63,6 +68,7 @@ export type IgnoreReason = 'duplicate' | 'stale' | 'terminal' | 'not-applicable'
 export type Decision =
   | {
       kind: 'apply';
+      /** The record after the decision, its Version one past the record it was made on. */
       job: JobRecord;
       /** The statuses the write is legal from: the store's condition. */
       guardStatuses: readonly SecondaryStatus[];
@@ -71,7 +77,9 @@ export type Decision =
       triggers: Trigger[];
       transitions: TransitionRecord[];
       effects: Effect[];
+      /** The next deadline the record implies (nextDeadline): when the deadline sweep must look at it. */
+      dueAt?: EpochMillis;
     }
   | { kind: 'ignore'; reason: IgnoreReason; detail: string; effects: Effect[] };
 
-export class IllegalTransitionError extends Error {}
+export class IllegalTransitionError extends SpotTrainingError {}

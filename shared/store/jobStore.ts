@@ -1,31 +1,48 @@
-import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { nextDeadline } from '../lifecycle/deadlines.js';
-import type { Decision } from '../lifecycle/decide.js';
+import { SpotTrainingError } from '../errors.js';
 import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
-import { TERMINAL_TRAINING_JOB_STATUSES, type SecondaryStatus } from '../lifecycle/statuses.js';
-import { INDEX, TTL_ATTRIBUTE } from './table.js';
+import type { SecondaryStatus } from '../lifecycle/statuses.js';
+
+/**
+ * The job store, as the application sees it: one record per job, conditional writes only,
+ * every read of the hot path consistent. The DynamoDB adapter is dynamoJobStore.ts.
+ */
+export interface JobStore {
+  /** Stores a new job; throws JobExistsError when one of its name (whatever the case) exists. */
+  create(job: JobRecord, dueAt: EpochMillis | undefined): Promise<void>;
+  /** Names are one job whatever their case: `X-Case` finds the job created as `x-case`. */
+  get(name: string): Promise<JobRecord | undefined>;
+  /** Writes a change made on `before`; throws StaleRecordError when `before` is no longer what is stored. */
+  write(before: JobRecord, change: JobWrite): Promise<void>;
+  /** Deletes a finished job and returns it as it was; JobNotFoundError or JobNotTerminalError otherwise. */
+  delete(name: string): Promise<JobRecord>;
+  list(query: ListQuery): Promise<ListPage>;
+  registerInstances(owner: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void>;
+  instanceOwner(instanceId: string): Promise<InstanceOwner | undefined>;
+  /** Names of unfinished jobs whose next deadline is at or before `now`, from the sparse deadline index. */
+  dueJobs(now: EpochMillis, limit?: number): Promise<string[]>;
+}
+
+/** One write of a decision: the record after it, and the conditions it is legal under. */
+export interface JobWrite {
+  /** The record as it is after the write, its Version already one past `before`'s. */
+  job: JobRecord;
+  /** The statuses the write is legal from. */
+  guardStatuses: readonly SecondaryStatus[];
+  /** The instance the event belongs to, when it came from one: it must still be the job's. */
+  guardInstanceId?: string;
+  /** The next deadline the record implies, for the deadline index; none once the job is finished. */
+  dueAt?: EpochMillis;
+}
 
 export const JOB_LIST = 'jobs';
-const DUE_LIST = 'due';
-const INSTANCE_TTL_SECONDS = 90 * 24 * 3600;
 
-export class JobExistsError extends Error {}
-export class JobNotTerminalError extends Error {}
+export class JobExistsError extends SpotTrainingError {}
+export class JobNotTerminalError extends SpotTrainingError {}
+export class JobNotFoundError extends SpotTrainingError {}
 
 /** A conditional write lost: the record changed since it was read. Carries the record as it is now. */
-export class StaleRecordError extends Error {
-  constructor(readonly current: JobRecord | undefined) {
+export class StaleRecordError extends SpotTrainingError {
+  constructor(readonly current: JobRecord) {
     super('The job record changed since it was read');
   }
 }
@@ -46,293 +63,11 @@ export interface ListQuery {
   nameContains?: string;
   creationTimeAfter?: EpochMillis;
   creationTimeBefore?: EpochMillis;
-  /** The DynamoDB key to continue after, from a previous page. */
+  /** The store's key to continue after, from a previous page. */
   startKey?: Record<string, unknown>;
 }
 
 export interface ListPage {
   jobs: JobRecord[];
   lastKey?: Record<string, unknown>;
-}
-
-/** The job store: conditional writes only, every read of the hot path consistent. */
-export interface JobStore {
-  create(job: JobRecord): Promise<void>;
-  /** Names are one job whatever their case: `X-Case` finds the job created as `x-case`. */
-  get(name: string): Promise<JobRecord | undefined>;
-  /** Writes a decision made on `before`; throws StaleRecordError when `before` is no longer what is stored. */
-  write(before: JobRecord, decision: Extract<Decision, { kind: 'apply' }>): Promise<void>;
-  /** Deletes a finished job; returns it as it was. */
-  delete(name: string): Promise<JobRecord>;
-  list(query: ListQuery): Promise<ListPage>;
-  registerInstances(owner: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void>;
-  instanceOwner(instanceId: string): Promise<InstanceOwner | undefined>;
-  /** Names of unfinished jobs whose next deadline is at or before `now`, from the sparse deadline index. */
-  dueJobs(now: EpochMillis, limit?: number): Promise<string[]>;
-}
-
-/**
- * Two names that differ only in case are one job: its ARN is lower-cased, and two jobs must
- * never share an ARN, so uniqueness and lookups ignore case.
- */
-const jobKey = (name: string) => `job#${name.toLowerCase()}`;
-const instanceKey = (id: string) => `instance#${id}`;
-
-/** Creation time as a sortable string: 13 digits of epoch millis. */
-const sortableTime = (t: EpochMillis) => String(Math.max(0, Math.floor(t))).padStart(13, '0');
-
-/** Attributes only the table's indexes need; derived from the record on every write. */
-function indexAttributes(job: JobRecord): Record<string, unknown> {
-  const due = nextDeadline(job);
-  return {
-    JobList: JOB_LIST,
-    CreationKey: `${sortableTime(job.CreationTime)}#${job.TrainingJobName}`,
-    // Its own attribute, not TrainingJobName: a key attribute cannot be filtered on (NameContains).
-    NameKey: job.TrainingJobName,
-    StatusKey: `${job.TrainingJobStatus}#${sortableTime(job.CreationTime)}#${job.TrainingJobName}`,
-    ...(due === undefined ? {} : { DueList: DUE_LIST, DueAt: due }),
-  };
-}
-
-const STORAGE_ONLY = ['pk', 'JobList', 'CreationKey', 'NameKey', 'StatusKey', 'DueList', 'DueAt'];
-
-function toRecord(item: Record<string, unknown> | undefined): JobRecord | undefined {
-  if (!item) return undefined;
-  const record: Record<string, unknown> = { ...item };
-  for (const attribute of STORAGE_ONLY) delete record[attribute];
-  return record as unknown as JobRecord;
-}
-
-export class DynamoJobStore implements JobStore {
-  private readonly doc: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
-  async create(job: JobRecord): Promise<void> {
-    const jobItem = { pk: jobKey(job.TrainingJobName), ...job, ...indexAttributes(job) };
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' }));
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new JobExistsError(`Training job ${job.TrainingJobName} already exists`);
-      }
-      throw error;
-    }
-  }
-
-  async get(name: string): Promise<JobRecord | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: jobKey(name) }, ConsistentRead: true }));
-    return toRecord(Item);
-  }
-
-  async write(before: JobRecord, decision: Extract<Decision, { kind: 'apply' }>): Promise<void> {
-    const after: JobRecord = { ...decision.job, Version: before.Version + 1 };
-    const names: Record<string, string> = { '#Version': 'Version', '#SecondaryStatus': 'SecondaryStatus', '#CurrentAttempt': 'CurrentAttempt' };
-    const values: Record<string, unknown> = { ':version': before.Version, ':attempt': before.CurrentAttempt };
-    const sets: string[] = [];
-    const removes: string[] = [];
-    const beforeItem: Record<string, unknown> = { ...before, ...indexAttributes(before) };
-    const afterItem: Record<string, unknown> = { ...after, ...indexAttributes(after) };
-    // Whole top-level attributes only: paths never overlap, and the version check makes it safe.
-    for (const attribute of new Set([...Object.keys(beforeItem), ...Object.keys(afterItem)])) {
-      const was = beforeItem[attribute];
-      const is = afterItem[attribute];
-      if (JSON.stringify(was) === JSON.stringify(is)) continue;
-      names[`#${attribute}`] = attribute;
-      if (is === undefined) removes.push(`#${attribute}`);
-      else {
-        values[`:${attribute}`] = is;
-        sets.push(`#${attribute} = :${attribute}`);
-      }
-    }
-    const statusValues = decision.guardStatuses.map((status: SecondaryStatus, i) => {
-      values[`:from${i}`] = status;
-      return `:from${i}`;
-    });
-    const conditions = ['#Version = :version', `#SecondaryStatus IN (${statusValues.join(', ')})`, '#CurrentAttempt = :attempt'];
-    if (decision.guardInstanceId && before.CurrentInstanceIds.includes(decision.guardInstanceId)) {
-      names['#CurrentInstanceIds'] = 'CurrentInstanceIds';
-      values[':instanceId'] = decision.guardInstanceId;
-      conditions.push('contains(#CurrentInstanceIds, :instanceId)');
-    }
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: jobKey(before.TrainingJobName) },
-          UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
-            .filter(Boolean)
-            .join(' '),
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new StaleRecordError(toRecord(error.Item ? unmarshall(error.Item) : undefined));
-      }
-      throw error;
-    }
-  }
-
-  async delete(name: string): Promise<JobRecord> {
-    try {
-      const { Attributes } = await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: jobKey(name) },
-          ConditionExpression: 'attribute_exists(pk) AND TrainingJobStatus IN (:completed, :failed, :stopped)',
-          ExpressionAttributeValues: {
-            ':completed': TERMINAL_TRAINING_JOB_STATUSES[0],
-            ':failed': TERMINAL_TRAINING_JOB_STATUSES[1],
-            ':stopped': TERMINAL_TRAINING_JOB_STATUSES[2],
-          },
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return toRecord(Attributes)!;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        if (!error.Item) throw new StaleRecordError(undefined);
-        throw new JobNotTerminalError(`Training job ${name} is ${unmarshall(error.Item).TrainingJobStatus}`);
-      }
-      throw error;
-    }
-  }
-
-  async list(query: ListQuery): Promise<ListPage> {
-    const names: Record<string, string> = { '#list': 'JobList' };
-    const values: Record<string, unknown> = { ':list': JOB_LIST };
-    const filters: string[] = [];
-    let keyCondition = '#list = :list';
-    let indexName: string;
-    const after = query.creationTimeAfter;
-    const before = query.creationTimeBefore;
-    if (query.sortBy === 'CreationTime' && query.statusEquals) {
-      // Status first, then creation time: equality on status leaves the order by time.
-      indexName = INDEX.byStatus;
-      names['#sk'] = 'StatusKey';
-      values[':lo'] = `${query.statusEquals}#${after === undefined ? '' : sortableTime(after + 1)}`;
-      values[':hi'] = `${query.statusEquals}#${before === undefined ? '~' : sortableTime(before - 1) + '~'}`;
-      keyCondition += ' AND #sk BETWEEN :lo AND :hi';
-    } else if (query.sortBy === 'CreationTime') {
-      indexName = INDEX.byCreationTime;
-      if (after !== undefined || before !== undefined) {
-        names['#sk'] = 'CreationKey';
-        values[':lo'] = after === undefined ? '0' : sortableTime(after + 1);
-        values[':hi'] = before === undefined ? '~' : `${sortableTime(before - 1)}~`;
-        keyCondition += ' AND #sk BETWEEN :lo AND :hi';
-      }
-    } else {
-      indexName = query.sortBy === 'Name' ? INDEX.byName : INDEX.byStatus;
-      if (query.statusEquals) {
-        names['#status'] = 'TrainingJobStatus';
-        values[':status'] = query.statusEquals;
-        filters.push('#status = :status');
-      }
-      if (after !== undefined) {
-        names['#created'] = 'CreationTime';
-        values[':after'] = after;
-        filters.push('#created > :after');
-      }
-      if (before !== undefined) {
-        names['#created'] = 'CreationTime';
-        values[':before'] = before;
-        filters.push('#created < :before');
-      }
-    }
-    if (query.nameContains) {
-      names['#name'] = 'TrainingJobName';
-      values[':contains'] = query.nameContains;
-      filters.push('contains(#name, :contains)');
-    }
-    const jobs: JobRecord[] = [];
-    let startKey = query.startKey;
-    // Filters thin out pages: keep reading until the page is full or the index ends.
-    do {
-      const input: QueryCommandInput = {
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: keyCondition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: query.ascending,
-        Limit: query.limit - jobs.length,
-        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      };
-      const page = await this.doc.send(new QueryCommand(input));
-      for (const item of page.Items ?? []) {
-        const job = toRecord(item);
-        if (job) jobs.push(job);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && jobs.length < query.limit);
-    return { jobs, ...(startKey ? { lastKey: startKey } : {}) };
-  }
-
-  async registerInstances({ JobName: jobName, Attempt: attempt, InstanceType: instanceType }: InstanceOwner, instanceIds: string[], now: EpochMillis): Promise<void> {
-    await Promise.all(
-      instanceIds.map(async (id) => {
-        try {
-          await this.doc.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: {
-                pk: instanceKey(id),
-                JobName: jobName,
-                Attempt: attempt,
-                InstanceType: instanceType,
-                [TTL_ATTRIBUTE]: Math.floor(now / 1000) + INSTANCE_TTL_SECONDS,
-              },
-              // An instance id is never reused by EC2; a redelivered launch writes the same item.
-              ConditionExpression: 'attribute_not_exists(pk) OR (JobName = :job AND Attempt = :attempt)',
-              ExpressionAttributeValues: { ':job': jobName, ':attempt': attempt },
-            }),
-          );
-        } catch (error) {
-          if (error instanceof ConditionalCheckFailedException) {
-            throw new Error(`Instance ${id} is already registered to another job or attempt`);
-          }
-          throw error;
-        }
-      }),
-    );
-  }
-
-  async instanceOwner(instanceId: string): Promise<InstanceOwner | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: instanceKey(instanceId) }, ConsistentRead: true }),
-    );
-    if (!Item) return undefined;
-    return { JobName: String(Item.JobName), Attempt: Number(Item.Attempt), InstanceType: String(Item.InstanceType) };
-  }
-
-  async dueJobs(now: EpochMillis, limit = 1000): Promise<string[]> {
-    const names: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: INDEX.byDeadline,
-          KeyConditionExpression: 'DueList = :due AND DueAt <= :now',
-          ExpressionAttributeValues: { ':due': DUE_LIST, ':now': now },
-          ProjectionExpression: 'TrainingJobName',
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) names.push(String(item.TrainingJobName));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && names.length < limit);
-    return names.slice(0, limit);
-  }
 }

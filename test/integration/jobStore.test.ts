@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobStore } from '../../shared/store/jobStore.js';
+import { MemoryJobStore } from '../../shared/store/memoryJobStore.js';
 import { JobHarness, StoreBackend } from '../support/jobHarness.js';
 import { lifecycleScenarios } from '../support/lifecycleScenarios.js';
 import { createTestTable, type TestTable } from '../support/testTable.js';
@@ -15,10 +17,16 @@ describe('the lifecycle on DynamoDB Local, every transition one conditional writ
   lifecycleScenarios(() => new StoreBackend(table.store), 'ddb');
 });
 
-describe('concurrent deliveries', () => {
+// The same races on DynamoDB Local and on the in-memory store: both keep the JobStore contract.
+const stores: [string, () => JobStore][] = [
+  ['DynamoDB Local', () => table.store],
+  ['the in-memory store', () => new MemoryJobStore()],
+];
+
+describe.each(stores)('concurrent deliveries on %s', (_, store) => {
   it('the same event delivered 20 times at once makes exactly one transition', async () => {
     // Given a job training on one instance
-    const h = new JobHarness(new StoreBackend(table.store), 'ddb-twenty-at-once');
+    const h = new JobHarness(new StoreBackend(store()), `ddb-twenty-at-once-${stores.findIndex(([, s]) => s === store)}`);
     await h.at(0).create();
     await h.at(10).launch(['i-2000000000000001']);
     await h.at(40).running('i-2000000000000001');
@@ -38,7 +46,7 @@ describe('concurrent deliveries', () => {
   });
 
   it('different events racing on one job all apply, none lost', async () => {
-    const h = new JobHarness(new StoreBackend(table.store), 'ddb-racing');
+    const h = new JobHarness(new StoreBackend(store()), `ddb-racing-${stores.findIndex(([, s]) => s === store)}`);
     await h.at(0).create();
     await h.at(10).launch(['i-2100000000000001']);
     await h.at(40).running('i-2100000000000001');

@@ -6,7 +6,7 @@ import { createTestTable, type TestTable } from '../support/testTable.js';
 import { emptyStats, historyArb, runHistory, type History } from './model.js';
 
 /**
- * The model-based property test (issue 7): random histories of everything a job can see,
+ * The model-based property test: random histories of everything a job can see,
  * through the real handlers' code against DynamoDB Local, invariants after every step.
  * LANES fast-check loops run side by side on one table (one job per history), so that the
  * ≥ 1,000 histories of a CI run fit in about a minute on two cores. A failure prints the

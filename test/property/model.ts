@@ -4,7 +4,7 @@
  * stop, the ingest functions the Lambda handlers call for EventBridge and S3 events,
  * processJobEvent for timer ticks) against DynamoDB Local, with a fake EC2 capacity and an
  * in-memory S3 behind the real ControlChannel. After every step and at the end of every
- * history the invariants of issue 7 are checked; a violation throws `InvariantViolation`.
+ * history the invariants below (checkRecord, checkFinal, …) are checked; a violation throws `InvariantViolation`.
  *
  * Used by test/property/histories.test.ts (CI: ≥ 1,000 histories) and scripts/soak.ts
  * (`npm run soak`, 100,000). Nothing here imports vitest.
@@ -34,10 +34,12 @@ import {
 import { nextDeadline, RECLAIM_MAX_CHECKS, runtimeSpent, waitDeadline } from '../../shared/lifecycle/deadlines.js';
 import type { AgentPhase } from '../../shared/lifecycle/decide.js';
 import { currentAttempt, liveInstanceIds, type JobRecord } from '../../shared/lifecycle/job.js';
-import { costReport, TablePriceSource } from '../../shared/lifecycle/money.js';
+import { costReport } from '../../shared/lifecycle/money.js';
+import { TablePriceSource } from '../../shared/prices/tablePrices.js';
 import { isTerminal, primaryStatusOf } from '../../shared/lifecycle/statuses.js';
 import { isLegal } from '../../shared/lifecycle/transitions.js';
-import { processJobEvent, type Services } from '../../shared/processor.js';
+import { processJobEvent } from '../../shared/jobEvents/processJobEvent.js';
+import type { Services } from '../../shared/services.js';
 import { reportKey } from '../../shared/protocol.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 
@@ -243,7 +245,10 @@ export class FakeCapacity implements Capacity {
       this.crash = 'none';
       throw new Error('simulated crash after RunInstances: the response was lost');
     }
-    return record.result;
+    // As EC2 answers a repeated client token: the instances first launched, in their state now.
+    const result = record.result;
+    if (!result.ok) return result;
+    return { ...result, states: Object.fromEntries(result.instanceIds.map((id) => [id, this.instances.get(id)?.state ?? 'running'])) };
   }
 
   async terminate(instanceIds: string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Outcome } from '../../shared/engine.js';
+import type { Outcome } from '../../shared/jobEvents/applyEvent.js';
 import { JobHarness, StoreBackend } from '../support/jobHarness.js';
 import { createTestTable, type TestTable } from '../support/testTable.js';
 import { checkRecord } from '../property/model.js';

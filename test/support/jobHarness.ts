@@ -1,11 +1,13 @@
+import { nextDeadline } from '../../shared/lifecycle/deadlines.js';
 import { loadConfig } from '../../shared/config.js';
-import { applyEvent, type Outcome } from '../../shared/engine.js';
+import { applyEvent, type Outcome } from '../../shared/jobEvents/applyEvent.js';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
 import { trainingJobArn } from '../../shared/api/operations.js';
-import { decide, type AgentPhase, type Effect, type JobEvent } from '../../shared/lifecycle/decide.js';
-import { checkpointHome, currentAttempt, newJob, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
+import type { AgentPhase, Effect, JobEvent } from '../../shared/lifecycle/decide.js';
+import { checkpointHome, currentAttempt, newJob, type CheckpointOutcome, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
 import type { InstancePrices } from '../../shared/lifecycle/money.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
+import { MemoryJobStore } from '../../shared/store/memoryJobStore.js';
 
 export const TEST_CONFIG = loadConfig({ ALLOWED_BUCKETS: 'spot-training-data', ACCOUNT_ID: '123456789012' });
 export const PRICES: InstancePrices = { Spot: 0.3, OnDemand: 1.0 };
@@ -21,40 +23,10 @@ export interface Backend {
   owner(instanceId: string): Promise<{ JobName: string; Attempt: number } | undefined>;
 }
 
-/** Applies decisions to records in memory, as the store would: the pure lifecycle, nothing else. */
-export class MemoryBackend implements Backend {
-  private readonly jobs = new Map<string, JobRecord>();
-  private readonly owners = new Map<string, { JobName: string; Attempt: number }>();
-
-  async create(job: JobRecord) {
-    if (this.jobs.has(job.TrainingJobName)) throw new Error(`exists: ${job.TrainingJobName}`);
-    this.jobs.set(job.TrainingJobName, job);
-  }
-  async get(name: string) {
-    return this.jobs.get(name);
-  }
-  async apply(name: string, event: JobEvent, now: number): Promise<Outcome> {
-    const job = this.jobs.get(name);
-    if (!job) return { status: 'not-found' };
-    const decision = decide(job, event, now);
-    if (decision.kind === 'ignore') return { status: 'ignored', job, reason: decision.reason, detail: decision.detail, effects: decision.effects };
-    if (!decision.guardStatuses.includes(job.SecondaryStatus)) throw new Error('decision guard excludes the status it was made in');
-    const next = { ...decision.job, Version: job.Version + 1 };
-    this.jobs.set(name, next);
-    return { status: 'applied', job: next, decision, effects: decision.effects };
-  }
-  async register(name: string, attempt: number, ids: string[]) {
-    for (const id of ids) this.owners.set(id, { JobName: name, Attempt: attempt });
-  }
-  async owner(id: string) {
-    return this.owners.get(id);
-  }
-}
-
 export class StoreBackend implements Backend {
   constructor(readonly store: JobStore) {}
   create(job: JobRecord) {
-    return this.store.create(job);
+    return this.store.create(job, nextDeadline(job));
   }
   get(name: string) {
     return this.store.get(name);
@@ -67,6 +39,13 @@ export class StoreBackend implements Backend {
   }
   async owner(id: string) {
     return this.store.instanceOwner(id);
+  }
+}
+
+/** The real event flow (applyEvent) on the in-memory store: the same conditions, no database. */
+export class MemoryBackend extends StoreBackend {
+  constructor() {
+    super(new MemoryJobStore());
   }
 }
 
@@ -198,6 +177,23 @@ export class JobHarness {
     });
   }
 
+  /** The agent's report of one checkpoint sync (a complete one names a manifest in the job's folder). */
+  async checkpointOutcome(outcome: Omit<CheckpointOutcome, 'StartTime'> & { StartTime?: number }, attempt?: number): Promise<Outcome> {
+    const job = await this.job();
+    const home = checkpointHome(job) ?? `s3://spot-training-data/checkpoints/${this.name}/`;
+    const id = outcome.CheckpointId ?? `ckpt-${String(outcome.Sequence).padStart(9, '0')}`;
+    return this.send({
+      type: 'checkpointOutcome',
+      time: outcome.EndTime ?? this.now,
+      attempt: attempt ?? job.CurrentAttempt,
+      outcome: {
+        StartTime: this.now,
+        ...outcome,
+        ...(outcome.Status === 'complete' ? { CheckpointId: id, ManifestUri: outcome.ManifestUri ?? `${home}${id}/manifest.json` } : {}),
+      },
+    });
+  }
+
   timer(): Promise<Outcome> {
     return this.send({ type: 'timer', time: this.now });
   }
@@ -211,7 +207,7 @@ export class JobHarness {
     return (await this.job()).Transitions.map((t) => t.Status);
   }
 
-  /** The transitions grouped the way the seed writes them: "InProgress: Starting, Downloading". */
+  /** The transitions grouped by primary status, the way the README's lifecycles write them: "InProgress: Starting, Downloading". */
   async lifecycle(): Promise<string[]> {
     const { primaryStatusOf } = await import('../../shared/lifecycle/statuses.js');
     const groups: string[] = [];

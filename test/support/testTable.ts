@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { DynamoJobStore } from '../../shared/store/jobStore.js';
+import { DynamoJobStore } from '../../shared/store/dynamoJobStore.js';
 import { tableDefinition } from '../../shared/store/table.js';
 import { createDynamoDbLocalClient } from '../../localcloud/dynamodbLocal.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ingestS3Notification } from '../../shared/ingest.js';
-import type { Services } from '../../shared/processor.js';
+import type { Services } from '../../shared/services.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
 import { newJob, type JobRecord } from '../../shared/lifecycle/job.js';

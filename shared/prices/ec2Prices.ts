@@ -1,6 +1,7 @@
 import { DescribeSpotPriceHistoryCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { EpochMillis } from '../lifecycle/job.js';
-import type { InstancePrices, PriceSource } from '../lifecycle/money.js';
+import type { InstancePrices } from '../lifecycle/money.js';
+import type { PriceSource } from './priceSource.js';
 
 /**
  * Spot prices from EC2's spot price history at the moment asked (the lowest across

@@ -1,62 +1,15 @@
-import type { Capacity } from './capacity/capacity.js';
-import type { Config } from './config.js';
-import type { ControlChannel } from './control.js';
-import { applyEvent, type Outcome } from './engine.js';
-import { launchRetryDelayMs } from './lifecycle/deadlines.js';
-import type { Effect, JobEvent } from './lifecycle/decide.js';
-import type { EpochMillis, JobRecord } from './lifecycle/job.js';
-import type { PriceSource } from './lifecycle/money.js';
-import { count, logger } from './observability.js';
-import type { JobStore } from './store/jobStore.js';
+import { launchRetryDelayMs } from '../lifecycle/deadlines.js';
+import type { Effect, InstanceState, JobEvent } from '../lifecycle/decide.js';
+import type { JobRecord } from '../lifecycle/job.js';
+import { count, logger } from '../observability.js';
+import type { EventContext, Services } from '../services.js';
+import { launchSettings } from '../capacity/capacity.js';
+import { processJobEvent } from './processJobEvent.js';
 
-/** Everything the product talks to, made once per process (see runtime.ts) and passed down. */
-export interface Services {
-  config: Config;
-  store: JobStore;
-  capacity: Capacity;
-  control: ControlChannel;
-  prices: PriceSource;
-  now: () => EpochMillis;
-  random: () => number;
-}
-
-/** Where an event came from, for the logs. */
-export interface EventContext {
-  eventId?: string;
-  source: string;
-}
+const ENDED_STATES: ReadonlySet<InstanceState> = new Set(['stopped', 'shutting-down', 'terminated']);
 
 /** Effects cause events (a launch's result), which cause effects; a chain this deep is a bug. */
 const MAX_EFFECT_DEPTH = 4;
-
-/**
- * Applies one event to one job and carries out what the decision calls for. Effects run
- * after the write: a crash in between is repaired by the redelivery, which finds the event
- * already applied and re-issues the effects the job's state implies (all are idempotent).
- */
-export async function processJobEvent(services: Services, jobName: string, event: JobEvent, context: EventContext, depth = 0): Promise<Outcome> {
-  const outcome = await applyEvent(services.store, jobName, event, services.now);
-  const fields = { jobName, event: event.type, eventId: context.eventId, source: context.source };
-  if (outcome.status === 'not-found') {
-    count('IgnoredEvent');
-    logger.info('ignored: no such job', { ...fields, reason: 'not-found' });
-    return outcome;
-  }
-  const attempt = outcome.job.CurrentAttempt;
-  if (outcome.status === 'ignored') {
-    count('IgnoredEvent');
-    logger.info(`ignored: ${outcome.detail}`, { ...fields, attempt, reason: outcome.reason });
-  } else {
-    for (const transition of outcome.decision.transitions) {
-      count('Transition');
-      if (transition.Status === 'Interrupted') count('Interruption');
-      logger.info(`transition to ${transition.Status}`, { ...fields, attempt, status: transition.Status, message: transition.StatusMessage });
-    }
-    if (outcome.decision.transitions.length === 0) logger.info('recorded', { ...fields, attempt });
-  }
-  await runEffects(services, outcome.job, outcome.effects, context, depth);
-  return outcome;
-}
 
 export async function runEffects(services: Services, job: JobRecord, effects: Effect[], context: EventContext, depth = 0): Promise<void> {
   if (effects.length && depth >= MAX_EFFECT_DEPTH) throw new Error(`Job ${job.TrainingJobName}: effects nested ${depth} deep`);
@@ -72,7 +25,7 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
   switch (effect.type) {
     case 'launch': {
       const { type: _launch, ...launch } = effect;
-      const result = await services.capacity.launch({ ...launch, jobName: name, volumeSizeInGB: job.Spec.ResourceConfig.VolumeSizeInGB });
+      const result = await services.capacity.launch({ ...launch, jobName: name, ...launchSettings(job.Spec) });
       if (result.ok) {
         count('InstancesLaunched', result.instanceIds.length);
         // The lookup first: the instances' own events may arrive before the job records them.
@@ -87,6 +40,13 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
           market: effect.market,
         };
         await processJobEvent(services, name, launched, context, depth + 1);
+        // EC2's own answer, not an event anyone could send: an instance it says is already on its
+        // way out is gone for the job now, not only when a lost state change comes again.
+        for (const [instanceId, state] of Object.entries(result.states ?? {})) {
+          if (!ENDED_STATES.has(state)) continue;
+          const gone: JobEvent = { type: 'instanceState', time: services.now(), instanceId, instanceAttempt: effect.attempt, state };
+          await processJobEvent(services, name, gone, { ...context, source: 'RunInstances' }, depth + 1);
+        }
       } else {
         count('LaunchFailed');
         const retryAt = services.now() + launchRetryDelayMs(effect.launchRequest, services.random());
@@ -97,7 +57,8 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
       return;
     }
     case 'requestCheckpoint':
-      await services.control.request(name, effect.attempt, 'checkpoint', effect.reason, at);
+      // A spot warning also ends the training process; a rebalance or a stop to come only checkpoints.
+      await services.control.request(name, effect.attempt, effect.reason === 'interruption' ? 'interrupt' : 'checkpoint', effect.reason, at);
       return;
     case 'writeRestore':
       await services.control.writeRestore(job, effect.attempt, effect.instanceIds);

@@ -1,13 +1,14 @@
-import { decide, type Decision, type Effect, type IgnoreReason, type JobEvent } from './lifecycle/decide.js';
-import type { EpochMillis, JobRecord } from './lifecycle/job.js';
-import { StaleRecordError, type JobStore } from './store/jobStore.js';
+import { SpotTrainingError } from '../errors.js';
+import { decide, type Decision, type Effect, type IgnoreReason, type JobEvent } from '../lifecycle/decide.js';
+import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
+import { JobNotFoundError, StaleRecordError, type JobStore } from '../store/jobStore.js';
 
 export type Outcome =
   | { status: 'applied'; job: JobRecord; decision: Extract<Decision, { kind: 'apply' }>; effects: Effect[] }
   | { status: 'ignored'; job: JobRecord; reason: IgnoreReason; detail: string; effects: Effect[] }
   | { status: 'not-found' };
 
-export class ContentionError extends Error {}
+export class ContentionError extends SpotTrainingError {}
 
 /** Conditional writes that lose a race are decided again on the record that won. */
 const MAX_ROUNDS = 30;
@@ -32,8 +33,9 @@ export async function applyEvent(store: JobStore, jobName: string, event: JobEve
     }
     try {
       await store.write(job, decision);
-      return { status: 'applied', job: { ...decision.job, Version: job.Version + 1 }, decision, effects: decision.effects };
+      return { status: 'applied', job: decision.job, decision, effects: decision.effects };
     } catch (error) {
+      if (error instanceof JobNotFoundError) return { status: 'not-found' };
       if (!(error instanceof StaleRecordError)) throw error;
       job = error.current;
       await pause(round);
