@@ -15,6 +15,7 @@ import { readServerlessWiring, type FunctionWiring } from './serverlessConfig.js
 import { readSettings, type LocalCloudSettings } from './settings.js';
 import { SimulatedAgents } from './simulatedAgent.js';
 import { AgentProcesses } from './agentProcesses.js';
+import type { ConsoleHandler } from '../console/server.js';
 
 /**
  * The whole system on one machine, no Docker, no AWS account: DynamoDB Local, S3 (s3rver) with
@@ -84,6 +85,22 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
     if (size <= limit) chunks.push(chunk as Buffer);
   }
   return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+/** The console against this local cloud, as `spotctl console` would run it with no configuration. */
+async function localConsole(endpoints: LocalCloud['endpoints'], controlBucket: string): Promise<ConsoleHandler> {
+  const [{ createConsoleHandler }, { contextBackend }, { Context }] = await Promise.all([import('../console/server.js'), import('../console/contextBackend.js'), import('../cli/context.js')]);
+  const ctx = new Context(
+    {},
+    {
+      SPOT_TRAINING_ENDPOINT: endpoints.api,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      SPOT_TRAINING_CONTROL_BUCKET: controlBucket,
+      AWS_REGION: LOCAL_REGION,
+    },
+  );
+  return createConsoleHandler({ backend: contextBackend(ctx), basePath: '/console' });
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -310,8 +327,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const timer = setInterval(() => void sweep().catch((error: unknown) => log({ level: 'error', msg: 'deadline sweep failed', error: String(error) })), settings.sweepIntervalSeconds * 1000);
     stoppers.push(async () => clearInterval(timer));
 
-    // The HTTP API.
+    // The HTTP API, and the console at /console/ of the same port (GET / leads there).
+    let consoleHandler: ConsoleHandler | undefined;
+    let apiPort = ports.api;
     const api = createServer((request: IncomingMessage, response: ServerResponse) => {
+      if (request.method === 'GET' && request.url === '/' && !request.headers['x-amz-target']) {
+        response.writeHead(302, { location: '/console/' });
+        response.end();
+        return;
+      }
+      if (consoleHandler?.handle(request, response, apiPort)) return;
       void (async () => {
         const body = await readBody(request, 2 * 1024 * 1024);
         if (body === undefined || !apiHandler) {
@@ -345,7 +370,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         }),
     );
     const apiAddress = api.address();
-    endpoints.api = `http://127.0.0.1:${typeof apiAddress === 'object' && apiAddress ? apiAddress.port : ports.api}`;
+    apiPort = typeof apiAddress === 'object' && apiAddress ? apiAddress.port : ports.api;
+    endpoints.api = `http://127.0.0.1:${apiPort}`;
+    consoleHandler = await localConsole(endpoints, controlBucket);
+    stoppers.push(async () => consoleHandler?.close());
 
     // A restart with a data directory: the jobs are in the table, but the simulated instances
     // died with the previous process. EC2 would say so with state changes; so does the local
