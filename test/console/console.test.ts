@@ -104,7 +104,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in headless Chromium', () =>
     await page.locator('g.status[data-status="Training"]').waitFor();
     expect(await page.locator('#transitions tbody tr').allTextContents()).toEqual([expect.stringContaining('Starting'), expect.stringContaining('Downloading'), expect.stringContaining('Training')]);
     // A mark that a reload would lose.
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate('window.notReloaded = true');
 
     const interrupted = await spotctl(['interrupt', 'console-live'], env);
     expect(interrupted.code, interrupted.stderr).toBe(0);
@@ -117,7 +117,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in headless Chromium', () =>
     expect(await page.locator('g.attempt').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-attempt')))).toEqual(['1', '2']);
     expect(await page.locator('g.checkpoint').count()).toBeGreaterThan(2);
     expect(Number(await page.locator('g.checkpoint.latest').getAttribute('data-size'))).toBeGreaterThan(0);
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
 
     const job = await api.call<{ TrainingTimeInSeconds: number; BillableTimeInSeconds: number }>('DescribeTrainingJob', { TrainingJobName: 'console-live' });
     await expect.poll(() => page.locator('#training-seconds').textContent()).toContain(`${job.TrainingTimeInSeconds} s`);
@@ -132,7 +132,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in headless Chromium', () =>
     expect((await stat(screenshot)).size).toBeGreaterThan(20_000);
     // A narrow window: the page still fits, nothing wider than the viewport but the chart's scroller.
     await page.setViewportSize({ width: 380, height: 800 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ARTIFACTS, 'console-job-narrow.png'), fullPage: true });
     expect((page as Page & { problems: string[] }).problems).toEqual([]);
