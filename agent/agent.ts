@@ -5,7 +5,9 @@ import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, Reso
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { logKey, parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
-import { fingerprint, restoreCheckpoint, uploadCheckpoint } from './checkpoints.js';
+import { Upload } from '@aws-sdk/lib-storage';
+import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
+import { Checkpointer, type CheckpointSettings, type SyncRequest } from './checkpoint/sync.js';
 import type { Imds } from './imds.js';
 
 /**
@@ -29,10 +31,16 @@ export interface AgentConfig {
   /** How long the training process has to exit after SIGTERM before it is killed. */
   stopGraceMs: number;
   logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
+  /** Part size, concurrency, retention, deadlines of checkpoints; defaults in agent/checkpoint/sync.ts. */
+  checkpoints?: CheckpointSettings;
   print?: (line: string) => void;
 }
 
-type Ending = { kind: 'interrupted'; source: string } | { kind: 'stopped'; source: string };
+/** How the attempt ends; `endsAt`: when the instance goes (an interruption notice's time), which the final checkpoint races. */
+type Ending = { kind: 'interrupted'; source: string; endsAt?: number } | { kind: 'stopped'; source: string };
+
+/** EC2 gives two minutes between the interruption warning and the instance's end. */
+const SPOT_NOTICE_MS = 120_000;
 
 const TAIL_LINES = 20;
 
@@ -92,9 +100,6 @@ class LogSink {
 export class Agent {
   private training?: ChildProcess;
   private ending?: Ending;
-  private syncing: Promise<unknown> = Promise.resolve();
-  private lastFingerprint = '';
-  private sequence = 0;
   private readonly seenRequests = new Set<string>();
 
   constructor(private readonly config: AgentConfig) {}
@@ -128,38 +133,38 @@ export class Agent {
     await mkdir(localPath, { recursive: true });
     await mkdir(modelDir, { recursive: true });
 
-    // Downloading: the latest complete checkpoint, nothing else.
+    const checkpoints = new Checkpointer({
+      s3: config.s3,
+      controlBucket: config.controlBucket,
+      instruction: restore,
+      instanceId,
+      localPath,
+      leader,
+      ...(config.checkpoints ? { settings: config.checkpoints } : {}),
+      say,
+    });
+    // Downloading: the latest complete checkpoint (or, if it is damaged, the newest intact one before it).
     if (restore.Checkpoint) {
       try {
-        const manifest = await restoreCheckpoint(config.s3, restore.Checkpoint.ManifestUri, localPath);
-        await say(`restored checkpoint ${restore.Checkpoint.Id} (${manifest.Files.length} files) into ${restore.CheckpointLocalPath}`);
+        const restored = await checkpoints.restore();
+        const manifest = restored?.manifest;
+        await say(
+          `restored checkpoint ${manifest?.CheckpointId} (${manifest?.Files.length} files, ${restored?.bytes} bytes in ${((restored?.durationMs ?? 0) / 1000).toFixed(1)} s) into ${restore.CheckpointLocalPath}`,
+        );
       } catch (error) {
         await say(`restoring checkpoint ${restore.Checkpoint.Id} failed: ${String(error)}`);
         await report('failed', { Reason: `CheckpointRestoreError: ${error instanceof Error ? error.message : String(error)}` });
         await log.flush().catch(() => undefined);
         return 1;
       }
-      this.sequence = restore.Checkpoint.Sequence;
     } else {
+      await checkpoints.restore();
       await say('no checkpoint to restore: starting from scratch');
     }
-    this.lastFingerprint = await fingerprint(localPath);
     await report('downloaded');
 
     // Training.
-    const sync = async (why: string) => {
-      if (!leader || !restore.CheckpointS3Uri) return;
-      const run = this.syncing.then(async () => {
-        const now = await fingerprint(localPath);
-        if (now === this.lastFingerprint) return;
-        this.sequence += 1;
-        const uploaded = await uploadCheckpoint(config.s3, restore.CheckpointS3Uri as string, localPath, this.sequence, { jobName: config.jobName, attempt, instanceId });
-        this.lastFingerprint = now;
-        await say(`checkpoint ${uploaded.id} uploaded (${uploaded.files} files, ${uploaded.bytes} bytes; ${why})`);
-      });
-      this.syncing = run.catch(() => undefined);
-      await run;
-    };
+    const sync = (request: SyncRequest) => checkpoints.sync(request);
     const exit = this.startTraining(restore, instanceId, localPath, modelDir, log);
     let ended: Promise<void> | undefined;
     const end = (ending: Ending): Promise<void> => {
@@ -170,7 +175,10 @@ export class Agent {
         const killer = setTimeout(() => this.training?.kill('SIGKILL'), config.stopGraceMs);
         await exit;
         clearTimeout(killer);
-        await sync(`final, ${ending.kind}`).catch((error: unknown) => say(`final checkpoint failed: ${String(error)}`));
+        const deadline = ending.kind === 'interrupted' && ending.endsAt !== undefined ? checkpoints.deadlineFor(ending.endsAt) : undefined;
+        await sync({ trigger: 'final', why: `final, ${ending.kind}`, ...(deadline !== undefined ? { deadline } : {}) }).catch((error: unknown) =>
+          say(`final checkpoint failed: ${String(error)}`),
+        );
       })();
       return ended;
     };
@@ -180,7 +188,7 @@ export class Agent {
       void this.watch(attempt, sync, end).catch((error: unknown) => say(`watch failed: ${String(error)}`));
     }, config.pollIntervalMs);
     // Once the attempt is ending, only the final checkpoint is taken.
-    const syncer = setInterval(() => void (this.ending ? Promise.resolve() : sync('periodic')).catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
+    const syncer = setInterval(() => void (this.ending ? Promise.resolve() : sync({ trigger: 'periodic', why: 'periodic' })).catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
     const flusher = setInterval(() => void log.flush().catch(() => undefined), Math.max(1000, config.pollIntervalMs));
     const code = await exit;
     clearInterval(syncer);
@@ -212,7 +220,7 @@ export class Agent {
   }
 
   /** The control plane's requests and the instance metadata's spot notice; the first of the two wins. */
-  private async watch(attempt: number, sync: (why: string) => Promise<void>, end: (ending: Ending) => Promise<void>): Promise<void> {
+  private async watch(attempt: number, sync: (request: SyncRequest) => Promise<void>, end: (ending: Ending) => Promise<void>): Promise<void> {
     const { config } = this;
     const listed = await config.s3.send(new ListObjectsV2Command({ Bucket: config.controlBucket, Prefix: requestsPrefix(config.jobName, attempt) }));
     for (const key of (listed.Contents ?? []).map((o) => o.Key ?? '').sort()) {
@@ -221,11 +229,15 @@ export class Agent {
       const request = parseRequestKey(key);
       if (!request.ok) continue;
       if (request.value.kind === 'stop') void end({ kind: 'stopped', source: 'control request' });
-      else if (request.value.kind === 'interrupt') void end({ kind: 'interrupted', source: 'control request' });
-      else await sync(`requested at ${new Date(request.value.time).toISOString()}`);
+      // The request carries the time the warning was handled: the notice runs from about then.
+      else if (request.value.kind === 'interrupt') void end({ kind: 'interrupted', source: 'control request', endsAt: request.value.time + SPOT_NOTICE_MS });
+      else await sync({ trigger: 'requested', why: `requested at ${new Date(request.value.time).toISOString()}` });
     }
     const notice = await config.imds.spotInstanceAction().catch(() => undefined);
-    if (notice) void end({ kind: 'interrupted', source: `instance metadata: ${notice.action} at ${notice.time}` });
+    if (notice) {
+      const endsAt = Date.parse(notice.time);
+      void end({ kind: 'interrupted', source: `instance metadata: ${notice.action} at ${notice.time}`, ...(Number.isFinite(endsAt) ? { endsAt } : {}) });
+    }
   }
 
   private startTraining(restore: RestoreInstruction, instanceId: string, localPath: string, modelDir: string, log: LogSink): Promise<number> {
@@ -272,18 +284,25 @@ export class Agent {
     });
   }
 
+  /** `SM_MODEL_DIR` as model.tar.gz: tar's output streamed into a multipart upload, never on disk or whole in memory. */
   private async uploadModel(restore: RestoreInstruction, modelDir: string): Promise<void> {
-    const archive = `${modelDir}.tar.gz`;
-    const code = await new Promise<number>((resolve) => {
-      const tar = spawn('tar', ['-czf', archive, '-C', modelDir, '.'], { stdio: 'ignore' });
+    const tar = spawn('tar', ['-cz', '-C', modelDir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-1024)));
+    const exited = new Promise<number>((resolve) => {
       tar.on('exit', (c) => resolve(c ?? 1));
       tar.on('error', () => resolve(127));
     });
-    if (code !== 0) throw new Error(`tar of ${modelDir} failed with code ${code}`);
     const output = parseS3Uri(restore.OutputS3Uri);
-    await this.config.s3.send(
-      new PutObjectCommand({ Bucket: output.bucket, Key: `${output.prefix}${restore.TrainingJobName}/output/model.tar.gz`, Body: await readFile(archive) }),
-    );
+    const transfer = this.config.checkpoints?.transfer ?? DEFAULT_TRANSFER;
+    const upload = new Upload({
+      client: this.config.s3,
+      params: { Bucket: output.bucket, Key: `${output.prefix}${restore.TrainingJobName}/output/model.tar.gz`, Body: tar.stdout, ChecksumAlgorithm: 'SHA256' },
+      partSize: transfer.partSizeBytes,
+      queueSize: transfer.partConcurrency,
+    });
+    const [code] = await Promise.all([exited, upload.done()]);
+    if (code !== 0) throw new Error(`tar of ${modelDir} failed with code ${code}: ${stderr.trim()}`);
   }
 
   /** Attempts this instance has run, kept on its disk: a stopped instance that returns must not run one again. */

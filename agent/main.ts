@@ -3,6 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { TRAINING_JOB_NAME } from '../shared/lifecycle/job.js';
 import { Agent } from './agent.js';
+import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
+import { DEFAULT_CHECKPOINT_SETTINGS } from './checkpoint/sync.js';
 import { Imds } from './imds.js';
 
 /**
@@ -15,6 +17,11 @@ import { Imds } from './imds.js';
  *   SPOT_TRAINING_SYNC_SECONDS   periodic checkpoint sync, default 300
  *   SPOT_TRAINING_STOP_GRACE_SECONDS  time the training process gets after SIGTERM, default 90
  *   SPOT_TRAINING_ROOT           prefix for /opt/ml paths, default /
+ *   SPOT_TRAINING_CHECKPOINT_RETENTION       complete checkpoints kept, default 3 (a job's Environment overrides)
+ *   SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS   LocalPath empty this long is reported, default 1800 (likewise)
+ *   SPOT_TRAINING_FINAL_CHECKPOINT_MARGIN_SECONDS  a final checkpoint's deadline: the notice less this, default 10
+ *   SPOT_TRAINING_PART_SIZE_MIB, SPOT_TRAINING_PART_CONCURRENCY, SPOT_TRAINING_FILE_CONCURRENCY,
+ *   SPOT_TRAINING_RESTORE_CONCURRENCY        transfers, defaults 8, 8, 8, 16 (agent/checkpoint/settings.ts)
  */
 const env = z
   .object({
@@ -27,6 +34,13 @@ const env = z
     SPOT_TRAINING_SYNC_SECONDS: z.coerce.number().positive().default(300),
     SPOT_TRAINING_STOP_GRACE_SECONDS: z.coerce.number().positive().default(90),
     SPOT_TRAINING_ROOT: z.string().default('/'),
+    SPOT_TRAINING_CHECKPOINT_RETENTION: z.coerce.number().int().min(1).default(DEFAULT_CHECKPOINT_SETTINGS.retention),
+    SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS: z.coerce.number().positive().default(DEFAULT_CHECKPOINT_SETTINGS.emptyAfterMs / 1000),
+    SPOT_TRAINING_FINAL_CHECKPOINT_MARGIN_SECONDS: z.coerce.number().min(0).default(DEFAULT_CHECKPOINT_SETTINGS.finalMarginMs / 1000),
+    SPOT_TRAINING_PART_SIZE_MIB: z.coerce.number().int().min(5).max(5120).default(DEFAULT_TRANSFER.partSizeBytes / 1024 / 1024),
+    SPOT_TRAINING_PART_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(DEFAULT_TRANSFER.partConcurrency),
+    SPOT_TRAINING_FILE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(DEFAULT_TRANSFER.fileConcurrency),
+    SPOT_TRAINING_RESTORE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(DEFAULT_TRANSFER.restoreConcurrency),
     AWS_REGION: z.string().default('us-east-1'),
     /** The instance metadata service; the local cloud points it at its own. */
     AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().url().default('http://169.254.169.254'),
@@ -49,6 +63,17 @@ const agent = new Agent({
   pollIntervalMs: c.SPOT_TRAINING_POLL_SECONDS * 1000,
   syncIntervalMs: c.SPOT_TRAINING_SYNC_SECONDS * 1000,
   stopGraceMs: c.SPOT_TRAINING_STOP_GRACE_SECONDS * 1000,
+  checkpoints: {
+    transfer: {
+      partSizeBytes: c.SPOT_TRAINING_PART_SIZE_MIB * 1024 * 1024,
+      partConcurrency: c.SPOT_TRAINING_PART_CONCURRENCY,
+      fileConcurrency: c.SPOT_TRAINING_FILE_CONCURRENCY,
+      restoreConcurrency: c.SPOT_TRAINING_RESTORE_CONCURRENCY,
+    },
+    retention: c.SPOT_TRAINING_CHECKPOINT_RETENTION,
+    emptyAfterMs: c.SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS * 1000,
+    finalMarginMs: c.SPOT_TRAINING_FINAL_CHECKPOINT_MARGIN_SECONDS * 1000,
+  },
   logs: c.SPOT_TRAINING_LOG_GROUP
     ? { kind: 'cloudwatch', client: new CloudWatchLogsClient({ region: c.AWS_REGION }), group: c.SPOT_TRAINING_LOG_GROUP }
     : { kind: 'file', dir: c.SPOT_TRAINING_LOG_DIR },

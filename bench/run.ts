@@ -19,10 +19,11 @@ import { runCost, runThroughput, type CostResult, type ThroughputResult } from '
 import { RequestCounter } from './lib/dynamoCounter.js';
 import { fmt } from './lib/stats.js';
 import { runMoney, type MoneyResult } from './money.js';
+import { runDataplane, type DataplaneResult } from './dataplane.js';
 import { runReaction, type ReactionResult } from './reaction.js';
 import { runScale, type ScaleResult } from './scale.js';
 
-const SECTIONS = ['coldstart', 'money', 'cost', 'throughput', 'scale', 'reaction'] as const;
+const SECTIONS = ['coldstart', 'money', 'cost', 'throughput', 'scale', 'reaction', 'dataplane'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -75,6 +76,7 @@ const results: {
   throughput?: ThroughputResult;
   scale?: ScaleResult;
   reaction?: ReactionResult;
+  dataplane?: DataplaneResult;
 } = {};
 const durations: Record<string, number> = {};
 async function section<T>(name: Section, work: () => Promise<T>): Promise<T | undefined> {
@@ -104,6 +106,7 @@ if (only.has('cost') || only.has('throughput') || only.has('scale')) {
   }
 }
 results.reaction = await section('reaction', () => runReaction({ events: settings.events, burst: settings.burst, log }));
+results.dataplane = await section('dataplane', () => runDataplane({ quick, log }));
 
 // One table.
 type Row = [string, string, string, string];
@@ -228,6 +231,49 @@ if (results.money) {
     '',
   ]);
   rows.push(['Money: product accounting vs the model (TrainingTimeInSeconds)', `max difference ${m.accountingMismatchSeconds} s per job`, '—', '']);
+}
+
+if (results.dataplane) {
+  const d = results.dataplane;
+  const gb = (bytes: number) => `${fmt(bytes / 1e9, 2)} GB`;
+  const ratio = (a: number, b: number) => `**${fmt(a / b, 2)}×**`;
+  const what = `${gb(d.folder.totalBytes)}: one sparse ${gb(d.folder.bigFileBytes)} file + ${d.folder.smallFiles} small files`;
+  rows.push([
+    `Data plane: checkpoint upload of ${what}, agent vs \`aws s3 sync\`, same s3rver`,
+    `${fmt(d.agent.uploadMBps, 0)} vs ${fmt(d.awsCli.uploadMBps, 0)} MB/s: ${ratio(d.agent.uploadMBps, d.awsCli.uploadMBps)} (${fmt(d.agent.uploadSeconds, 1)} s vs ${fmt(d.awsCli.uploadSeconds, 1)} s)`,
+    'ratio ≥ 1',
+    verdict(d.agent.uploadMBps >= d.awsCli.uploadMBps),
+  ]);
+  rows.push([
+    'Data plane: restore of the same, agent vs `aws s3 cp --recursive`',
+    `${fmt(d.agent.restoreMBps, 0)} vs ${fmt(d.awsCli.downloadMBps, 0)} MB/s: ${ratio(d.agent.restoreMBps, d.awsCli.downloadMBps)} (${fmt(d.agent.restoreSeconds, 1)} s vs ${fmt(d.awsCli.downloadSeconds, 1)} s; the agent verifies every SHA-256 and leaves holes unwritten)`,
+    'ratio ≥ 1',
+    verdict(d.agent.restoreMBps >= d.awsCli.downloadMBps),
+  ]);
+  rows.push([
+    'Data plane: the server\'s own ceiling (8 MiB PUT / GET from memory, 16 in flight) and the disk',
+    `PUT ${fmt(d.server.putMBps, 0)} MB/s, GET ${fmt(d.server.getMBps, 0)} MB/s; disk write ${fmt(d.server.diskWriteMBps, 0)} MB/s: agent upload at ${fmt((d.agent.uploadMBps / d.server.putMBps) * 100, 0)} % of s3rver's PUT ceiling, restore at ${fmt((d.agent.restoreMBps / d.server.getMBps) * 100, 0)} % of its GET ceiling`,
+    '—',
+    '',
+  ]);
+  rows.push([
+    'Data plane: agent peak resident memory, upload; restore',
+    `${d.agent.uploadPeakRssMiB} MiB; ${d.agent.restorePeakRssMiB} MiB (AWS CLI: ${d.awsCli.uploadPeakRssMiB ?? '?'} MiB; ${d.awsCli.downloadPeakRssMiB ?? '?'} MiB)`,
+    '≤ 256 MiB',
+    verdict(d.agent.uploadPeakRssMiB <= 256 && d.agent.restorePeakRssMiB <= 256),
+  ]);
+  rows.push([
+    'Data plane: bytes a second checkpoint uploads with one file changed, vs that file',
+    `${d.agent.incrementalUploadedBytes} B vs ${d.agent.changedFileBytes} B: ${ratio(d.agent.incrementalUploadedBytes, d.agent.changedFileBytes)}, in ${fmt(d.agent.incrementalSeconds, 2)} s (plus the manifest)`,
+    'ratio ≤ 1.1',
+    verdict(d.agent.incrementalUploadedBytes <= 1.1 * d.agent.changedFileBytes),
+  ]);
+  rows.push([
+    'Data plane: final checkpoint (one file changed since the last) vs the two-minute notice; a first, full checkpoint vs the notice',
+    `${fmt(d.agent.finalSeconds, 2)} s of 120 s (${fmt((d.agent.finalSeconds / 120) * 100, 1)} %); ${fmt(d.agent.uploadSeconds, 1)} s of 120 s (${fmt((d.agent.uploadSeconds / 120) * 100, 0)} %)`,
+    '≤ 110 s',
+    verdict(d.agent.finalSeconds <= 110),
+  ]);
 }
 
 const totalSeconds = Math.round((performance.now() - t0) / 1000);

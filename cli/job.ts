@@ -44,7 +44,10 @@ export interface JobView {
   Attempts?: AttemptView[];
   Interruptions?: { Time: number; InstanceId: string; InstanceAction: string; AttemptNumber: number }[];
   RebalanceRecommendations?: { Time: number; InstanceId: string; AttemptNumber: number }[];
-  LatestCheckpoint?: { CheckpointId: string; ManifestUri?: string; Time?: number };
+  LatestCheckpoint?: { CheckpointId: string; ManifestUri?: string; Time?: number; SizeInBytes?: number; UploadDurationInSeconds?: number };
+  LastCheckpointFailure?: { Time: number; AttemptNumber: number; Trigger: string; Reason: string; ConsecutiveFailures: number };
+  /** Healthy, Failing, EmptyFolder, Overdue (shared/lifecycle/checkpointHealth.ts). */
+  CheckpointHealth?: { Status: string; Message: string };
   Savings?: { SavingsPercent: number; SpotCostUsd: number; OnDemandCostUsd: number };
 }
 

@@ -21,8 +21,10 @@ const nowSeconds = () => Date.now() / 1000;
 
 function checkpointText(job: JobView, now: number): string {
   const cp = job.LatestCheckpoint;
-  if (!cp) return 'none';
-  return cp.Time === undefined ? cp.CheckpointId : `${cp.CheckpointId} (${duration(Math.max(0, now - cp.Time))} ago)`;
+  const latest = !cp ? 'none' : cp.Time === undefined ? cp.CheckpointId : `${cp.CheckpointId} (${duration(Math.max(0, now - cp.Time))} ago)`;
+  // A checkpoint that fails, is overdue or has nothing to save is said, never only implied by its age.
+  const health = job.CheckpointHealth;
+  return health && health.Status !== 'Healthy' && health.Status !== 'NotCheckpointing' ? `${latest}, ${health.Status.toUpperCase()}: ${health.Message}` : latest;
 }
 
 function attemptText(a: AttemptView | undefined): string {
@@ -115,7 +117,7 @@ export async function watchJob(api: Pick<TrainingJobsClient, 'call'>, name: stri
         const transitions = job.SecondaryStatusTransitions;
         for (const past of transitions.slice(printed, -1)) io.out(`${pastLine(job, past)}\n`);
         printed = Math.max(printed, transitions.length);
-        const key = [transitions.length, job.TrainingJobStatus, job.SecondaryStatus, job.Attempts?.length, job.Attempts?.at(-1)?.InstanceIds.join(','), job.Interruptions?.length, job.LatestCheckpoint?.CheckpointId].join('|');
+        const key = [transitions.length, job.TrainingJobStatus, job.SecondaryStatus, job.Attempts?.length, job.Attempts?.at(-1)?.InstanceIds.join(','), job.Interruptions?.length, job.LatestCheckpoint?.CheckpointId, job.CheckpointHealth?.Status, job.LastCheckpointFailure?.Time].join('|');
         if (key !== lastKey) io.out(`${plainLine(job, now)}\n`);
         lastKey = key;
       }

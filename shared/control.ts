@@ -2,7 +2,9 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { TRAINING_JOB_NAME, type Checkpoint, type JobRecord } from './lifecycle/job.js';
 import { parseS3Uri } from './s3uri.js';
 import {
+  checkpointOutcomeBody,
   checkpointFolder,
+  type CheckpointOutcomeBody,
   MANIFEST_NAME,
   requestKey,
   restoreKey,
@@ -13,6 +15,10 @@ import {
 } from './protocol.js';
 
 const MAX_REPORT_BYTES = 64 * 1024;
+
+function compact<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
 
 /** The control plane's side of the S3 protocol with the agent (see protocol.ts). */
 export class ControlChannel {
@@ -35,6 +41,23 @@ export class ControlChannel {
       Environment: spec.Environment,
       HyperParameters: spec.HyperParameters,
       InstanceIds: instanceIds,
+      TrainingJobArn: job.TrainingJobArn,
+      AlgorithmSpecification: compact({
+        TrainingImage: spec.AlgorithmSpecification.TrainingImage,
+        TrainingInputMode: spec.AlgorithmSpecification.TrainingInputMode,
+        MetricDefinitions: spec.AlgorithmSpecification.MetricDefinitions,
+        ContainerEntrypoint: spec.AlgorithmSpecification.ContainerEntrypoint,
+        ContainerArguments: spec.AlgorithmSpecification.ContainerArguments,
+      }),
+      ResourceConfig: {
+        InstanceType: spec.ResourceConfig.SubmittedInstanceType ?? spec.ResourceConfig.InstanceType,
+        InstanceCount: spec.ResourceConfig.InstanceCount,
+        VolumeSizeInGB: spec.ResourceConfig.VolumeSizeInGB,
+      },
+      ...(spec.InputDataConfig ? { InputDataConfig: spec.InputDataConfig } : {}),
+      OutputDataConfig: spec.OutputDataConfig,
+      ...(spec.EnableNetworkIsolation ? { EnableNetworkIsolation: true } : {}),
+      ...(spec.TensorBoardOutputConfig ? { TensorBoardOutputConfig: spec.TensorBoardOutputConfig } : {}),
     };
     await this.put(restoreKey(job.TrainingJobName, attempt), instruction);
   }
@@ -108,6 +131,20 @@ export class ControlChannel {
     } catch {
       return {};
     }
+  }
+
+  /** The body of a checkpoint outcome report, validated; a message naming the field when it is not one. */
+  async readCheckpointOutcome(key: string): Promise<CheckpointOutcomeBody | string> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return `larger than ${MAX_REPORT_BYTES} bytes`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse((await object.Body?.transformToString()) ?? '');
+    } catch {
+      return 'not JSON';
+    }
+    const result = checkpointOutcomeBody.safeParse(parsed);
+    return result.success ? result.data : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   }
 
   private async put(key: string, body: unknown): Promise<void> {

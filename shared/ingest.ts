@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import type { JobEvent } from './lifecycle/decide.js';
-import { count, logger } from './observability.js';
+import { count, logger, seconds } from './observability.js';
 import { processJobEvent } from './jobEvents/processJobEvent.js';
 import type { Services } from './services.js';
 import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
 import { MalformedEventError, parseEvent } from './events/envelope.js';
 import { decodeS3Key, isEventBridgeEnvelope, KeyEncodingError, s3EventBridgeObjectCreated, s3Notification, s3Record } from './events/s3Events.js';
-import { MANIFEST_NAME, parseManifestKey, parseReportKey, REPORT_PREFIX } from './protocol.js';
+import { isUserFileInCheckpoint, MANIFEST_NAME, parseCheckpointOutcomeKey, parseManifestKey, parseReportKey, REPORT_PREFIX, toCheckpointOutcome } from './protocol.js';
 
 /**
  * From AWS's event shapes to the lifecycle's events: validate, find the job, apply.
@@ -169,6 +169,9 @@ async function ingestS3EventBridge(services: Services, raw: unknown): Promise<In
 /** One created object, whichever way its event came: a report, a manifest, or neither. */
 async function ingestS3Object(services: Services, bucket: string, key: string, time: number): Promise<IngestResult> {
   const context = { source: `s3://${bucket}`, eventId: key };
+  if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX) && key.includes('/checkpoints/')) {
+    return ingestCheckpointOutcome(services, key, context);
+  }
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
     const report = parseReportKey(key);
     if (!report.ok) return malformed('agent report', report.problem, key);
@@ -189,6 +192,11 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
     );
     return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status };
   }
+  if (key.endsWith(`/${MANIFEST_NAME}`) && isUserFileInCheckpoint(key)) {
+    // A training script's own manifest.json, checkpointed with its other files: data, no event.
+    count('IgnoredEvent');
+    return { status: 'ignored', detail: `s3://${bucket}/${key} is a file inside a checkpoint, not a checkpoint's manifest` };
+  }
   if (key.endsWith(`/${MANIFEST_NAME}`)) {
     if (!services.config.allowedBuckets.includes(bucket)) return malformed('checkpoint manifest', `bucket ${bucket} is not an allowed checkpoint bucket`, key);
     const manifest = parseManifestKey(bucket, key);
@@ -206,6 +214,37 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
   }
   count('IgnoredEvent');
   return { status: 'ignored', detail: `s3://${bucket}/${key} is neither a report nor a manifest` };
+}
+
+/** How a checkpoint sync went, as the agent reports it: recorded on the job, and counted for the alarms. */
+async function ingestCheckpointOutcome(services: Services, key: string, context: { source: string; eventId: string }): Promise<IngestResult> {
+  const outcomeKey = parseCheckpointOutcomeKey(key);
+  if (!outcomeKey.ok) return malformed('checkpoint outcome', outcomeKey.problem, key);
+  const parsed = outcomeKey.value;
+  const body = await services.control.readCheckpointOutcome(key);
+  if (typeof body === 'string') return malformed('checkpoint outcome', `${key}: ${body}`, key);
+  const outcome = toCheckpointOutcome(parsed, body);
+  const ended = outcome.EndTime ?? outcome.StartTime;
+  if (outcome.Status === 'complete') {
+    count('CheckpointCompleted');
+    seconds('CheckpointUploadSeconds', Math.max(0, ended - outcome.StartTime) / 1000);
+  }
+  if (outcome.Status === 'failed') {
+    count('CheckpointFailed');
+    logger.warn('checkpoint failed', { job: parsed.job, attempt: parsed.attempt, sequence: parsed.sequence, trigger: outcome.Trigger, reason: outcome.Reason });
+  }
+  if (outcome.Trigger === 'final' && outcome.Status !== 'started' && (outcome.Status === 'failed' || (outcome.DeadlineTime !== undefined && ended > outcome.DeadlineTime))) {
+    count('FinalCheckpointLate');
+  }
+  if (outcome.Status === 'empty') count('CheckpointFolderEmpty');
+  if (outcome.Status === 'stale') count('CheckpointOverdue');
+  const result = await processJobEvent(
+    services,
+    parsed.job,
+    { type: 'checkpointOutcome', time: ended, key: `${key}@${ended}`, attempt: parsed.attempt, outcome },
+    context,
+  );
+  return result.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: result.status === 'ignored' ? result.reason : result.status };
 }
 
 /** The deadline sweep: every unfinished job whose next deadline has passed, from the sparse index. */

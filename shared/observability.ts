@@ -19,8 +19,17 @@ export type MetricName =
   | 'LaunchFailed'
   | 'InstancesLaunched'
   | 'InstancesReclaimed'
-  | 'CheckpointRecorded';
+  | 'CheckpointRecorded'
+  | 'CheckpointCompleted'
+  | 'CheckpointFailed'
+  | 'FinalCheckpointLate'
+  | 'CheckpointFolderEmpty'
+  | 'CheckpointOverdue';
 
 export function count(name: MetricName, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);
+}
+
+export function seconds(name: 'CheckpointUploadSeconds' | 'CheckpointAgeSeconds', value: number): void {
+  metrics.addMetric(name, MetricUnit.Seconds, value);
 }

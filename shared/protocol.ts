@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { parsedValue, parseProblem, type Parsed } from './errors.js';
-import { TRAINING_JOB_NAME, type Checkpoint } from './lifecycle/job.js';
+import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome, type TrainingJobSpec } from './lifecycle/job.js';
+import type { InputChannel, TensorBoardOutputConfig } from './lifecycle/jobSpec.js';
 import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
 
 /**
@@ -9,11 +11,14 @@ import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
  *   control/<job>/attempt-<n>/restore.json              control plane → agent: what to restore, what to run
  *   control/<job>/attempt-<n>/requests/<kind>-<t>.json  control plane → agent: checkpoint now, stop, interrupt
  *   reports/<job>/attempt-<n>/<phase>.report.json       agent → control plane: downloaded, uploading, completed, failed
+ *   reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>.report.json
+ *                                                       agent → control plane: how a checkpoint sync went
  *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
  *
  * Checkpoints live under the job's CheckpointConfig.S3Uri, in a folder of the job's own (so two
  * jobs naming one S3Uri never mix their checkpoints), one folder per checkpoint, the manifest
- * written last:  <S3Uri>/<job>/<checkpoint-id>/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
+ * written last:  <S3Uri>/<job>/<checkpoint-id>/files/<files…>  then  <S3Uri>/<job>/<checkpoint-id>/manifest.json
+ * (the user's files under `files/`, so a user's own manifest.json is never taken for the checkpoint's).
  *
  * This module owns every key: each object has one builder and one parser, used by the control
  * plane (control.ts, ingest.ts), the agent and the local cloud's simulated agent alike.
@@ -99,6 +104,22 @@ export interface RestoreInstruction {
   Environment: Record<string, string>;
   HyperParameters: Record<string, string>;
   InstanceIds: string[];
+  /**
+   * The job's own members in SageMaker's shapes, for the agent to hand to the training
+   * container as SageMaker does (inputdataconfig.json, resourceconfig.json, the SM_*
+   * environment). Absent from instructions written before they existed.
+   */
+  TrainingJobArn?: string;
+  AlgorithmSpecification?: Pick<TrainingJobSpec['AlgorithmSpecification'], 'TrainingImage' | 'TrainingInputMode' | 'MetricDefinitions' | 'ContainerEntrypoint' | 'ContainerArguments'>;
+  /** InstanceType as submitted (`ml.g5.xlarge`), for SM_CURRENT_INSTANCE_TYPE. */
+  ResourceConfig?: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number };
+  InputDataConfig?: InputChannel[];
+  /** KmsKeyId: write outputs and checkpoints with SSE-KMS under it; CompressionType NONE: upload the model folder as files. */
+  OutputDataConfig?: TrainingJobSpec['OutputDataConfig'];
+  /** Run the training container with no network. */
+  EnableNetworkIsolation?: boolean;
+  /** Sync LocalPath to S3OutputPath as checkpoints are. */
+  TensorBoardOutputConfig?: TensorBoardOutputConfig;
 }
 
 export interface ControlRequest {
@@ -144,6 +165,7 @@ export interface ParsedManifestKey {
 
 /** Reads `<folder>/<job>/<checkpoint-id>/manifest.json`; the checkpoint id must carry its sequence number. */
 export function parseManifestKey(bucket: string, key: string): Parsed<ParsedManifestKey> {
+  if (isUserFileInCheckpoint(key)) return parseProblem(`a file inside a checkpoint's ${CHECKPOINT_FILES_FOLDER} folder, not a checkpoint's manifest`);
   const parts = key.split('/');
   if (parts.length < 3 || parts[parts.length - 1] !== MANIFEST_NAME) return parseProblem(`not a manifest key (<folder>/<job>/<checkpoint-id>/${MANIFEST_NAME})`);
   const checkpointId = parts[parts.length - 2] ?? '';
@@ -156,4 +178,94 @@ export function parseManifestKey(bucket: string, key: string): Parsed<ParsedMani
   const digits = /(\d{1,15})(?!.*\d)/.exec(checkpointId);
   if (!digits) return parseProblem(`checkpoint folder '${checkpointId.slice(0, 80)}' carries no sequence number (e.g. step=1200 or ckpt-000042)`);
   return parsedValue({ s3Uri: `s3://${bucket}/${folder.length ? `${folder.join('/')}/` : ''}`, job, checkpointId, sequence: Number(digits[1]) });
+}
+
+/** Where the product's own checkpoints keep the user's files: `<checkpoint-id>/files/…` beside the manifest. */
+export const CHECKPOINT_FILES_FOLDER = 'files/';
+const PRODUCT_CHECKPOINT_FILES = /(^|\/)ckpt-\d{9,15}\/files\//;
+
+/**
+ * A user's file named manifest.json inside one of the product's checkpoints
+ * (`…/ckpt-000000042/files/…/manifest.json`): data, not a checkpoint's manifest. The event
+ * rules match on the name alone, so the handler tells them apart by the key.
+ */
+export const isUserFileInCheckpoint = (key: string) => PRODUCT_CHECKPOINT_FILES.test(key);
+
+/**
+ * How a checkpoint sync ended, as the agent reports it: `started` for a final one under way,
+ * `empty` for a LocalPath that has held no file too long, `stale` for one that has not changed
+ * for longer than the job's overdue time (its checkpoints stopped arriving).
+ */
+export const CHECKPOINT_OUTCOME_STATUSES = ['started', 'complete', 'failed', 'empty', 'stale'] as const;
+export type CheckpointOutcomeStatus = (typeof CHECKPOINT_OUTCOME_STATUSES)[number];
+
+export const checkpointOutcomeKey = (job: string, attempt: number, sequence: number, status: CheckpointOutcomeStatus) =>
+  `${REPORT_PREFIX}${attemptFolder(job, attempt)}checkpoints/${String(sequence).padStart(9, '0')}-${status}${REPORT_SUFFIX}`;
+
+export interface ParsedCheckpointOutcomeKey {
+  job: string;
+  attempt: number;
+  sequence: number;
+  status: CheckpointOutcomeStatus;
+}
+
+export function parseCheckpointOutcomeKey(key: string): Parsed<ParsedCheckpointOutcomeKey> {
+  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/checkpoints\/(\d{1,15})-([a-z]+)\.report\.json$/.exec(key);
+  if (!match) return parseProblem(`not a checkpoint outcome key (reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>${REPORT_SUFFIX})`);
+  const [, job = '', attempt = '', sequence = '', status = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
+  if (!(CHECKPOINT_OUTCOME_STATUSES as readonly string[]).includes(status)) return parseProblem(`'${status}' is not a checkpoint outcome (${CHECKPOINT_OUTCOME_STATUSES.join(', ')})`);
+  return parsedValue({ job, attempt: Number(attempt), sequence: Number(sequence), status: status as CheckpointOutcomeStatus });
+}
+
+const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time');
+const bytes = z.number().int().min(0);
+
+/** The body of a checkpoint outcome report: what the agent knows about one sync. */
+export const checkpointOutcomeBody = z.object({
+  Trigger: z.enum(['periodic', 'requested', 'final']),
+  CheckpointId: z.string().max(64).optional(),
+  ManifestUri: z.string().max(2048).optional(),
+  StartTime: isoTime,
+  EndTime: isoTime.optional(),
+  SizeInBytes: bytes.optional(),
+  UploadedBytes: bytes.optional(),
+  FileCount: bytes.optional(),
+  ReusedFileCount: bytes.optional(),
+  /** A final checkpoint's deadline: the interruption notice's time less a margin. */
+  DeadlineTime: isoTime.optional(),
+  /** Before a final checkpoint: how long it should take at the throughput measured so far. */
+  EstimatedSeconds: z.number().min(0).optional(),
+  Reason: z.string().max(2048).optional(),
+  /** Since when LocalPath has held no file. */
+  EmptySince: isoTime.optional(),
+  /** Since when LocalPath has not changed (the last complete checkpoint, or the restore). */
+  UnchangedSince: isoTime.optional(),
+});
+export type CheckpointOutcomeBody = z.infer<typeof checkpointOutcomeBody>;
+
+/** The report's body in the lifecycle's terms (times as epoch milliseconds). */
+export function toCheckpointOutcome(parsed: ParsedCheckpointOutcomeKey, body: CheckpointOutcomeBody): CheckpointOutcome {
+  const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
+  const outcome: CheckpointOutcome = {
+    Status: parsed.status,
+    Trigger: body.Trigger,
+    Sequence: parsed.sequence,
+    StartTime: Date.parse(body.StartTime),
+  };
+  const optional = {
+    CheckpointId: body.CheckpointId,
+    ManifestUri: body.ManifestUri,
+    EndTime: ms(body.EndTime),
+    SizeInBytes: body.SizeInBytes,
+    UploadedBytes: body.UploadedBytes,
+    FileCount: body.FileCount,
+    DeadlineTime: ms(body.DeadlineTime),
+    EstimatedSeconds: body.EstimatedSeconds,
+    Reason: body.Reason,
+    EmptySince: ms(body.EmptySince),
+    UnchangedSince: ms(body.UnchangedSince),
+  };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (outcome as unknown as Record<string, unknown>)[k] = v;
+  return outcome;
 }

@@ -1,152 +1,84 @@
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import { TRAINING_JOB_NAME, type InstanceAction, type TrainingJobSpec } from '../lifecycle/job.js';
-import { parseS3Uri, S3UriError } from '../s3uri.js';
-import { PROTOCOL_PREFIXES } from '../protocol.js';
+import type { TrainingJobSpec } from '../lifecycle/job.js';
+import { NO_EFFECT_MEMBERS, type Json, type MetricDefinition, type NoEffectMembers, type VpcConfig } from '../lifecycle/jobSpec.js';
+import { readInputDataConfig } from './channels.js';
 import { FieldReader } from './fields.js';
-import { SAGEMAKER_TRAINING_INSTANCE_TYPES } from './instanceTypes.js';
+import { checkAgainstModel } from './model/validate.js';
+import { refuseUnsupported } from './refusals.js';
+import { writableFolder } from './s3Locations.js';
+import { readSpotOptions } from './spotOptions.js';
+import { INSTANCE_TYPE, knownInstanceType, mapInstanceType } from './instanceTypes.js';
 
-/** EC2 instance types, optionally with SageMaker's `ml.` prefix, which is mapped away. */
-const INSTANCE_TYPE = /^(ml\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$/;
-const ENV_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export { mapInstanceType } from './instanceTypes.js';
+
 const MAX_RUNTIME_LIMIT = 28 * 24 * 3600;
 /** SageMaker's limit for spot jobs that cannot resume from a checkpoint. */
 const MAX_WAIT_WITHOUT_CHECKPOINTS = 3600;
+/** An absolute container path without `.` or `..` segments or control characters. */
+const CONTAINER_PATH = /^\/(?!.*(^|\/)\.\.?(\/|$))[^\u0000-\u001f]*$/;
 
-const TOP_LEVEL = [
-  'TrainingJobName',
-  'RoleArn',
-  'AlgorithmSpecification',
-  'ResourceConfig',
-  'EnableManagedSpotTraining',
-  'StoppingCondition',
-  'CheckpointConfig',
-  'OutputDataConfig',
-  'Environment',
-  'HyperParameters',
-  'RetryStrategy',
-  'Tags',
-  'SpotOptions',
-] as const;
+type Obj = Record<string, unknown>;
 
-export function mapInstanceType(type: string): string {
-  return type.startsWith('ml.') ? type.slice(3) : type;
-}
-
-/** An instance type a job can launch on: one SageMaker trains on, or one the price table names. */
-function knownInstanceType(reader: FieldReader, type: string | undefined, path: string, config: Config): void {
-  if (type === undefined) return;
-  const plain = mapInstanceType(type);
-  if (SAGEMAKER_TRAINING_INSTANCE_TYPES.has(plain) || plain in config.prices) return;
-  reader.problem(path, type, `be an instance type SageMaker trains on (such as ml.g5.xlarge or g5.xlarge; ${SAGEMAKER_TRAINING_INSTANCE_TYPES.size} in all) or one in the deployment's price table`);
-}
-
-function s3Uri(reader: FieldReader, obj: Record<string, unknown> | undefined, key: string, path: string, config: Config, required: boolean): string | undefined {
-  const uri = reader.string(obj, key, path, { required, min: 1, max: 1024 });
-  if (uri === undefined) return undefined;
-  try {
-    const location = parseS3Uri(uri);
-    if (!config.allowedBuckets.includes(location.bucket)) {
-      reader.invalid(`${path} ${uri} is in bucket ${location.bucket}, which this deployment does not allow; allowed: ${config.allowedBuckets.join(', ')}`);
-      return undefined;
-    }
-    // The control bucket's protocol prefixes belong to the agent protocol: a job's objects there
-    // would be read as instructions and reports (and its manifests never as checkpoints).
-    if (location.bucket === config.controlBucket && (location.prefix === '' || PROTOCOL_PREFIXES.some((p) => location.prefix.startsWith(p)))) {
-      reader.invalid(
-        `${path} ${uri} is inside the control bucket's own ${location.prefix === '' ? 'root' : `prefix ${location.prefix.split('/')[0]}/`}, which holds the agent protocol (${PROTOCOL_PREFIXES.join(', ')}); use a folder such as s3://${config.controlBucket}/checkpoints/ or s3://${config.controlBucket}/output/`,
-      );
-      return undefined;
-    }
-    return `s3://${location.bucket}/${location.prefix}`;
-  } catch (error) {
-    if (!(error instanceof S3UriError)) throw error;
-    reader.problem(path, uri, error.message);
-    return undefined;
-  }
-}
+const MODEL_OPTIONS = {
+  // Plain EC2 types and the price table's are accepted besides SageMaker's enum (knownInstanceType).
+  skipEnum: new Set(['TrainingInstanceType']),
+  extraMembers: { CreateTrainingJobRequest: ['SpotOptions'] },
+  // The instances use the deployment's instance profile; File is the default input mode.
+  optionalMembers: { CreateTrainingJobRequest: ['RoleArn'], AlgorithmSpecification: ['TrainingInputMode'] },
+};
 
 /**
- * Validates a CreateTrainingJob request as SageMaker does and normalises it. All problems are
+ * Validates a CreateTrainingJob request as SageMaker does and normalises it: first against
+ * SageMaker's service model (every member, at every depth), then against the product's rules
+ * (allowed buckets, spot limits, what cannot be honoured here). All problems of a stage are
  * reported at once; nothing about the request is written unless all of it is valid.
  */
 export function readCreateRequest(input: unknown, config: Config): TrainingJobSpec {
   const r = new FieldReader();
   const body = r.object(input, 'request body', true);
   if (!body) r.throwIfInvalid();
-  const req = body as Record<string, unknown>;
-  r.onlyKnown(req, '', TOP_LEVEL);
+  const req = body as Obj;
+  checkAgainstModel(r, 'CreateTrainingJobRequest', req, MODEL_OPTIONS);
+  r.throwIfInvalid();
+  refuseUnsupported(r, req);
 
-  const name = r.string(req, 'TrainingJobName', 'TrainingJobName', { required: true, min: 1, max: 63, pattern: TRAINING_JOB_NAME });
-  const roleArn = r.string(req, 'RoleArn', 'RoleArn', { min: 20, max: 2048, pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/ });
-
-  const algorithm = r.object(req.AlgorithmSpecification, 'AlgorithmSpecification', true);
-  if (algorithm) r.onlyKnown(algorithm, 'AlgorithmSpecification', ['TrainingImage', 'TrainingInputMode', 'ContainerEntrypoint', 'ContainerArguments']);
-  const image = r.string(algorithm, 'TrainingImage', 'AlgorithmSpecification.TrainingImage', { min: 1, max: 255, pattern: /^[\S]+$/ });
-  const inputMode = r.string(algorithm, 'TrainingInputMode', 'AlgorithmSpecification.TrainingInputMode', { max: 16, oneOf: ['File', 'Pipe', 'FastFile'] });
-  const commandPart = (value: unknown, path: string) => {
-    if (typeof value !== 'string' || value.length < 1 || value.length > 256) {
-      r.problem(path, value, 'be a string of 1 to 256 characters');
-      return undefined;
-    }
-    return value;
-  };
-  const entrypoint = r.list(algorithm, 'ContainerEntrypoint', 'AlgorithmSpecification.ContainerEntrypoint', { max: 100 }, commandPart);
-  const args = r.list(algorithm, 'ContainerArguments', 'AlgorithmSpecification.ContainerArguments', { max: 100 }, commandPart);
-  if (algorithm && image === undefined && entrypoint === undefined && r.ok) {
+  const algorithm = r.object(req.AlgorithmSpecification, 'algorithmSpecification', true) ?? {};
+  const image = algorithm.TrainingImage as string | undefined;
+  if (image !== undefined && !/^\S+$/.test(image)) r.problem('algorithmSpecification.trainingImage', image, 'name an image: at least one character, no whitespace');
+  const entrypoint = algorithm.ContainerEntrypoint as string[] | undefined;
+  const args = algorithm.ContainerArguments as string[] | undefined;
+  if (req.AlgorithmSpecification && image === undefined && entrypoint === undefined && algorithm.AlgorithmName === undefined) {
     r.invalid('AlgorithmSpecification must name a TrainingImage or a ContainerEntrypoint to run');
   }
+  const metrics = metricDefinitions(r, algorithm.MetricDefinitions as MetricDefinition[] | undefined);
 
-  const resources = r.object(req.ResourceConfig, 'ResourceConfig', true);
-  if (resources) r.onlyKnown(resources, 'ResourceConfig', ['InstanceType', 'InstanceCount', 'VolumeSizeInGB']);
-  const instanceType = r.string(resources, 'InstanceType', 'ResourceConfig.InstanceType', { required: true, min: 3, max: 64, pattern: INSTANCE_TYPE });
-  knownInstanceType(r, instanceType, 'ResourceConfig.InstanceType', config);
-  const instanceCount = r.integer(resources, 'InstanceCount', 'ResourceConfig.InstanceCount', { required: true, min: 1, max: Number.MAX_SAFE_INTEGER });
-  const volume = r.integer(resources, 'VolumeSizeInGB', 'ResourceConfig.VolumeSizeInGB', { min: 1, max: 16384 });
+  const resources = r.object(req.ResourceConfig, 'resourceConfig', true) ?? {};
+  const instanceType = r.string(resources, 'InstanceType', 'resourceConfig.instanceType', { required: true, min: 3, max: 64, pattern: INSTANCE_TYPE });
+  knownInstanceType(r, instanceType, 'resourceConfig.instanceType', config);
+  const instanceCount = r.integer(resources, 'InstanceCount', 'resourceConfig.instanceCount', { required: true, min: 1, max: Number.MAX_SAFE_INTEGER });
+  const volume = r.integer(resources, 'VolumeSizeInGB', 'resourceConfig.volumeSizeInGB', { min: 1, max: 16384 });
 
-  const spot = r.boolean(req, 'EnableManagedSpotTraining', 'EnableManagedSpotTraining') ?? false;
-  const stopping = r.object(req.StoppingCondition, 'StoppingCondition', spot);
-  if (stopping) r.onlyKnown(stopping, 'StoppingCondition', ['MaxRuntimeInSeconds', 'MaxWaitTimeInSeconds']);
-  const maxRuntime = r.integer(stopping, 'MaxRuntimeInSeconds', 'StoppingCondition.MaxRuntimeInSeconds', { min: 1, max: MAX_RUNTIME_LIMIT }) ?? 86400;
-  const maxWait = r.integer(stopping, 'MaxWaitTimeInSeconds', 'StoppingCondition.MaxWaitTimeInSeconds', { min: 1, max: MAX_RUNTIME_LIMIT });
+  const spot = (req.EnableManagedSpotTraining as boolean | undefined) ?? false;
+  const stopping = r.object(req.StoppingCondition, 'stoppingCondition', spot);
+  const maxRuntime = r.integer(stopping, 'MaxRuntimeInSeconds', 'stoppingCondition.maxRuntimeInSeconds', { min: 1, max: MAX_RUNTIME_LIMIT }) ?? 86400;
+  const maxWait = r.integer(stopping, 'MaxWaitTimeInSeconds', 'stoppingCondition.maxWaitTimeInSeconds', { min: 1, max: MAX_RUNTIME_LIMIT });
+  const maxPending = stopping?.MaxPendingTimeInSeconds as number | undefined;
 
-  const checkpoint = r.object(req.CheckpointConfig, 'CheckpointConfig', false);
-  if (checkpoint) r.onlyKnown(checkpoint, 'CheckpointConfig', ['S3Uri', 'LocalPath']);
-  const checkpointUri = checkpoint ? s3Uri(r, checkpoint, 'S3Uri', 'CheckpointConfig.S3Uri', config, true) : undefined;
-  const localPath = r.string(checkpoint, 'LocalPath', 'CheckpointConfig.LocalPath', { max: 4096, pattern: /^\/(?!.*(^|\/)\.\.?(\/|$))[^\u0000-\u001f]*$/ });
+  const checkpoint = req.CheckpointConfig as Obj | undefined;
+  const checkpointUri = checkpoint ? writableFolder(r, checkpoint.S3Uri as string, 'CheckpointConfig.S3Uri', config) : undefined;
+  const localPath = r.string(checkpoint, 'LocalPath', 'checkpointConfig.localPath', { max: 4096, pattern: CONTAINER_PATH });
 
-  const output = r.object(req.OutputDataConfig, 'OutputDataConfig', true);
-  if (output) r.onlyKnown(output, 'OutputDataConfig', ['S3OutputPath', 'KmsKeyId']);
-  const outputPath = s3Uri(r, output, 'S3OutputPath', 'OutputDataConfig.S3OutputPath', config, true);
+  const output = req.OutputDataConfig as Obj;
+  const outputPath = writableFolder(r, output.S3OutputPath as string, 'OutputDataConfig.S3OutputPath', config);
 
-  const environment = r.stringMap(req, 'Environment', 'Environment', { maxEntries: 100, keyPattern: ENV_KEY, keyMax: 512, valueMax: 512 });
-  const hyperParameters = r.stringMap(req, 'HyperParameters', 'HyperParameters', { maxEntries: 100, keyPattern: /^[\s\S]+$/, keyMax: 256, valueMax: 2500 });
+  const tensorBoard = req.TensorBoardOutputConfig as Obj | undefined;
+  const tensorBoardUri = tensorBoard ? writableFolder(r, tensorBoard.S3OutputPath as string, 'TensorBoardOutputConfig.S3OutputPath', config) : undefined;
+  const tensorBoardPath = r.string(tensorBoard, 'LocalPath', 'tensorBoardOutputConfig.localPath', { max: 4096, pattern: CONTAINER_PATH });
 
-  const retry = r.object(req.RetryStrategy, 'RetryStrategy', false);
-  if (retry) r.onlyKnown(retry, 'RetryStrategy', ['MaximumRetryAttempts']);
-  const maxRetries = r.integer(retry, 'MaximumRetryAttempts', 'RetryStrategy.MaximumRetryAttempts', { required: retry !== undefined, min: 1, max: 30 });
-
-  const tags = r.list(req, 'Tags', 'Tags', { max: 50 }, (value, path) => {
-    const tag = r.object(value, path, true);
-    if (!tag) return undefined;
-    r.onlyKnown(tag, path, ['Key', 'Value']);
-    const key = r.string(tag, 'Key', `${path}.Key`, { required: true, min: 1, max: 128, pattern: /^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u });
-    const tagValue = r.string(tag, 'Value', `${path}.Value`, { max: 256, pattern: /^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u }) ?? '';
-    return key === undefined ? undefined : { Key: key, Value: tagValue };
-  });
-
-  const spotOptions = r.object(req.SpotOptions, 'SpotOptions', false);
-  if (spotOptions) r.onlyKnown(spotOptions, 'SpotOptions', ['InterruptionBehavior', 'FallbackInstanceTypes', 'OnDemandFallbackAfterSeconds']);
-  const behavior = r.string(spotOptions, 'InterruptionBehavior', 'SpotOptions.InterruptionBehavior', { max: 16, oneOf: ['terminate', 'stop', 'hibernate'] });
-  const fallbackTypes = r.list(spotOptions, 'FallbackInstanceTypes', 'SpotOptions.FallbackInstanceTypes', { max: 10 }, (value, path) => {
-    if (typeof value !== 'string' || !INSTANCE_TYPE.test(value) || value.length > 64) {
-      r.problem(path, value, `satisfy regular expression pattern: ${INSTANCE_TYPE.source}`);
-      return undefined;
-    }
-    knownInstanceType(r, value, path, config);
-    return mapInstanceType(value);
-  });
-  const onDemandAfter = r.integer(spotOptions, 'OnDemandFallbackAfterSeconds', 'SpotOptions.OnDemandFallbackAfterSeconds', { min: 0, max: MAX_RUNTIME_LIMIT });
+  const inputMode = (algorithm.TrainingInputMode as string | undefined) ?? 'File';
+  const channels = readInputDataConfig(r, req.InputDataConfig, inputMode, config);
+  const spotOptions = readSpotOptions(r, req.SpotOptions, config);
 
   // Rules across fields, as SageMaker words them.
   if (spot) {
@@ -161,10 +93,10 @@ export function readCreateRequest(input: unknown, config: Config): TrainingJobSp
     }
   } else {
     if (maxWait !== undefined) r.invalid('Invalid MaxWaitTimeInSeconds. It is only supported when EnableManagedSpotTraining is set to true');
-    if (spotOptions) r.invalid('SpotOptions is only supported when EnableManagedSpotTraining is set to true');
+    if (req.SpotOptions !== undefined && req.SpotOptions !== null) r.invalid('SpotOptions is only supported when EnableManagedSpotTraining is set to true');
   }
-  if (behavior && behavior !== 'terminate' && (instanceCount ?? 1) > 1) {
-    r.invalid(`SpotOptions.InterruptionBehavior ${behavior} needs ResourceConfig.InstanceCount 1: an attempt on several instances cannot wait for one of them to return`);
+  if (spotOptions?.behavior && spotOptions.behavior !== 'terminate' && (instanceCount ?? 1) > 1) {
+    r.invalid(`SpotOptions.InterruptionBehavior ${spotOptions.behavior} needs ResourceConfig.InstanceCount 1: an attempt on several instances cannot wait for one of them to return`);
   }
   r.throwIfInvalid();
 
@@ -175,26 +107,68 @@ export function readCreateRequest(input: unknown, config: Config): TrainingJobSp
     );
   }
 
+  const submittedType = instanceType as string;
+  const noEffect = Object.fromEntries(NO_EFFECT_MEMBERS.filter((m) => req[m] !== undefined && req[m] !== null).map((m) => [m, req[m] as Json])) as NoEffectMembers;
   return {
-    TrainingJobName: name as string,
-    ...(roleArn ? { RoleArn: roleArn } : {}),
+    TrainingJobName: req.TrainingJobName as string,
+    ...(req.RoleArn ? { RoleArn: req.RoleArn as string } : {}),
     AlgorithmSpecification: {
       ...(image ? { TrainingImage: image } : {}),
-      TrainingInputMode: inputMode ?? 'File',
+      TrainingInputMode: inputMode,
       ...(entrypoint ? { ContainerEntrypoint: entrypoint } : {}),
       ...(args ? { ContainerArguments: args } : {}),
+      ...(metrics ? { MetricDefinitions: metrics } : {}),
+      ...(algorithm.EnableSageMakerMetricsTimeSeries !== undefined ? { EnableSageMakerMetricsTimeSeries: algorithm.EnableSageMakerMetricsTimeSeries as boolean } : {}),
+      ...(algorithm.TrainingImageConfig ? { TrainingImageConfig: { TrainingRepositoryAccessMode: 'Platform' as const } } : {}),
     },
-    ResourceConfig: { InstanceType: mapInstanceType(instanceType as string), InstanceCount: instanceCount as number, VolumeSizeInGB: volume ?? 30 },
+    ResourceConfig: {
+      InstanceType: mapInstanceType(submittedType),
+      InstanceCount: instanceCount as number,
+      VolumeSizeInGB: volume ?? 30,
+      ...(submittedType !== mapInstanceType(submittedType) ? { SubmittedInstanceType: submittedType } : {}),
+      ...(resources.VolumeKmsKeyId !== undefined ? { VolumeKmsKeyId: resources.VolumeKmsKeyId as string } : {}),
+      ...(resources.KeepAlivePeriodInSeconds !== undefined ? { KeepAlivePeriodInSeconds: resources.KeepAlivePeriodInSeconds as number } : {}),
+    },
     EnableManagedSpotTraining: spot,
-    StoppingCondition: { MaxRuntimeInSeconds: maxRuntime, ...(maxWait !== undefined ? { MaxWaitTimeInSeconds: maxWait } : {}) },
+    StoppingCondition: {
+      MaxRuntimeInSeconds: maxRuntime,
+      ...(maxWait !== undefined ? { MaxWaitTimeInSeconds: maxWait } : {}),
+      ...(maxPending !== undefined ? { MaxPendingTimeInSeconds: maxPending } : {}),
+    },
     ...(checkpointUri ? { CheckpointConfig: { S3Uri: checkpointUri, LocalPath: localPath ?? '/opt/ml/checkpoints' } } : {}),
-    OutputDataConfig: { S3OutputPath: outputPath as string },
-    Environment: environment ?? {},
-    HyperParameters: hyperParameters ?? {},
-    ...(maxRetries !== undefined ? { RetryStrategy: { MaximumRetryAttempts: maxRetries } } : {}),
-    Tags: tags ?? [],
-    SpotInterruptionBehavior: (behavior ?? 'terminate') as InstanceAction,
-    FallbackInstanceTypes: fallbackTypes ?? [],
-    ...(onDemandAfter !== undefined ? { OnDemandFallbackAfterSeconds: onDemandAfter } : {}),
+    OutputDataConfig: {
+      S3OutputPath: outputPath as string,
+      ...(output.KmsKeyId !== undefined ? { KmsKeyId: output.KmsKeyId as string } : {}),
+      ...(output.CompressionType !== undefined ? { CompressionType: output.CompressionType as 'GZIP' | 'NONE' } : {}),
+    },
+    ...(channels?.length ? { InputDataConfig: channels } : {}),
+    ...(req.VpcConfig ? { VpcConfig: req.VpcConfig as VpcConfig } : {}),
+    ...(req.EnableNetworkIsolation !== undefined ? { EnableNetworkIsolation: req.EnableNetworkIsolation as boolean } : {}),
+    ...(req.EnableInterContainerTrafficEncryption !== undefined ? { EnableInterContainerTrafficEncryption: req.EnableInterContainerTrafficEncryption as boolean } : {}),
+    ...(tensorBoardUri ? { TensorBoardOutputConfig: { S3OutputPath: tensorBoardUri, LocalPath: tensorBoardPath ?? '/opt/ml/output/tensorboard' } } : {}),
+    ...(Object.keys(noEffect).length ? { NoEffect: noEffect } : {}),
+    Environment: (req.Environment as Record<string, string> | undefined) ?? {},
+    HyperParameters: (req.HyperParameters as Record<string, string> | undefined) ?? {},
+    ...(req.RetryStrategy ? { RetryStrategy: { MaximumRetryAttempts: (req.RetryStrategy as Obj).MaximumRetryAttempts as number } } : {}),
+    Tags: ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => ({ Key: t.Key, Value: t.Value })),
+    SpotInterruptionBehavior: spotOptions?.behavior ?? 'terminate',
+    FallbackInstanceTypes: spotOptions?.fallbackTypes ?? [],
+    ...(spotOptions?.onDemandAfter !== undefined ? { OnDemandFallbackAfterSeconds: spotOptions.onDemandAfter } : {}),
   };
+}
+
+/** Each regex is applied to the training output by JavaScript's engine: one it cannot compile is refused here, not at run time. */
+function metricDefinitions(r: FieldReader, definitions: MetricDefinition[] | undefined): MetricDefinition[] | undefined {
+  if (!definitions) return undefined;
+  const names = new Set<string>();
+  definitions.forEach((d, i) => {
+    if (names.has(d.Name)) r.invalid(`AlgorithmSpecification.MetricDefinitions[${i}].Name '${d.Name}' is defined twice; metric names must be unique`);
+    names.add(d.Name);
+    try {
+      new RegExp(d.Regex);
+    } catch (error) {
+      r.problem(`algorithmSpecification.metricDefinitions.${i + 1}.member.regex`, d.Regex, `be a regular expression: ${(error as Error).message}`);
+    }
+  });
+  return definitions.map((d) => ({ Name: d.Name, Regex: d.Regex }));
 }

@@ -9,7 +9,12 @@ export class FieldReader {
   private readonly problems: string[] = [];
 
   problem(path: string, value: unknown, constraint: string): void {
-    this.problems.push(`Value ${show(value)} at '${path}' failed to satisfy constraint: Member must ${constraint}`);
+    this.violation(path, value, `Member must ${constraint}`);
+  }
+
+  /** A value against one of the model's constraints, in SageMaker's words ("Map keys must satisfy constraint: [...]"). */
+  violation(path: string, value: unknown, constraint: string): void {
+    this.problems.push(`Value ${show(value)} at '${path}' failed to satisfy constraint: ${constraint}`);
   }
 
   /** A problem that is not about one value's shape (e.g. two fields that disagree). */
@@ -41,10 +46,13 @@ export class FieldReader {
 
   onlyKnown(obj: Record<string, unknown>, path: string, known: readonly string[]): void {
     for (const key of Object.keys(obj)) {
-      if (!known.includes(key)) {
-        this.invalid(`Unknown field '${path ? `${path}.` : ''}${printable(key, 64)}'; supported here: ${known.join(', ')}`);
-      }
+      if (!known.includes(key)) this.unknownField(path, key, known);
     }
+  }
+
+  /** A member SageMaker does not have: refused, named as the request spelled it. */
+  unknownField(path: string, key: string, known: readonly string[]): void {
+    this.invalid(`Unknown field '${path ? `${path}.` : ''}${printable(key, 64)}'; supported here: ${known.join(', ')}`);
   }
 
   string(
@@ -156,6 +164,13 @@ export class FieldReader {
     return result;
   }
 }
+
+/** `CheckpointConfig.S3Uri` as SageMaker names it in its messages: `checkpointConfig.s3Uri`. */
+export const wirePath = (field: string) =>
+  field
+    .split('.')
+    .map((part) => part.charAt(0).toLowerCase() + part.slice(1))
+    .join('.');
 
 /** A value as it appears in an error: quoted, control characters escaped, long ones cut short. */
 function show(value: unknown): string {

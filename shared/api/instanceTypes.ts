@@ -1,3 +1,6 @@
+import type { Config } from '../config.js';
+import type { FieldReader } from './fields.js';
+
 /**
  * The instance types SageMaker trains on (its TrainingInstanceType values, `ml.` prefix
  * removed), from SageMaker's service model: what CreateTrainingJob accepts, with or without
@@ -27,3 +30,18 @@ export const SAGEMAKER_TRAINING_INSTANCE_TYPES: ReadonlySet<string> = new Set([
   'r7i.2xlarge', 'r7i.48xlarge', 'r7i.4xlarge', 'r7i.8xlarge', 'r7i.large', 'r7i.xlarge', 't3.2xlarge',
   't3.large', 't3.medium', 't3.xlarge', 'trn1.2xlarge', 'trn1.32xlarge', 'trn1n.32xlarge', 'trn2.48xlarge',
 ]);
+
+/** EC2 instance types, optionally with SageMaker's `ml.` prefix, which is mapped away. */
+export const INSTANCE_TYPE = /^(ml\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
+export function mapInstanceType(type: string): string {
+  return type.startsWith('ml.') ? type.slice(3) : type;
+}
+
+/** An instance type a job can launch on: one SageMaker trains on, or one the price table names. */
+export function knownInstanceType(reader: FieldReader, type: string | undefined, path: string, config: Config): void {
+  if (type === undefined) return;
+  const plain = mapInstanceType(type);
+  if (SAGEMAKER_TRAINING_INSTANCE_TYPES.has(plain) || plain in config.prices) return;
+  reader.problem(path, type, `be an instance type SageMaker trains on (such as ml.g5.xlarge or g5.xlarge; ${SAGEMAKER_TRAINING_INSTANCE_TYPES.size} in all) or one in the deployment's price table`);
+}

@@ -40,7 +40,7 @@ function readJobName(input: unknown): string {
   const r = new FieldReader();
   const body = r.object(input, 'request body', true);
   if (body) r.onlyKnown(body, '', ['TrainingJobName']);
-  const name = r.string(body, 'TrainingJobName', 'TrainingJobName', { required: true, min: 1, max: 63, pattern: TRAINING_JOB_NAME });
+  const name = r.string(body, 'TrainingJobName', 'trainingJobName', { required: true, min: 1, max: 63, pattern: TRAINING_JOB_NAME });
   r.throwIfInvalid();
   return name as string;
 }
@@ -93,14 +93,14 @@ export function createOperations({ store, config, now, checkpoints }: OperationD
     const r = new FieldReader();
     const body = r.object(input ?? {}, 'request body', false) ?? {};
     r.onlyKnown(body, '', ['MaxResults', 'NextToken', 'SortBy', 'SortOrder', 'StatusEquals', 'NameContains', 'CreationTimeAfter', 'CreationTimeBefore']);
-    const limit = r.integer(body, 'MaxResults', 'MaxResults', { min: 1, max: 100 }) ?? 10;
-    const sortBy = (r.string(body, 'SortBy', 'SortBy', { max: 16, oneOf: ['Name', 'CreationTime', 'Status'] }) ?? 'CreationTime') as ListSort;
-    const order = r.string(body, 'SortOrder', 'SortOrder', { max: 16, oneOf: ['Ascending', 'Descending'] }) ?? 'Ascending';
-    const statusEquals = r.string(body, 'StatusEquals', 'StatusEquals', { max: 16, oneOf: TRAINING_JOB_STATUSES });
-    const nameContains = r.string(body, 'NameContains', 'NameContains', { min: 1, max: 63, pattern: /^[a-zA-Z0-9-]+$/ });
-    const creationTimeAfter = r.timestamp(body, 'CreationTimeAfter', 'CreationTimeAfter');
-    const creationTimeBefore = r.timestamp(body, 'CreationTimeBefore', 'CreationTimeBefore');
-    const token = r.string(body, 'NextToken', 'NextToken', { max: 8192, pattern: /^[A-Za-z0-9_-]+$/ });
+    const limit = r.integer(body, 'MaxResults', 'maxResults', { min: 1, max: 100 }) ?? 10;
+    const sortBy = (r.string(body, 'SortBy', 'sortBy', { max: 16, oneOf: ['Name', 'CreationTime', 'Status'] }) ?? 'CreationTime') as ListSort;
+    const order = r.string(body, 'SortOrder', 'sortOrder', { max: 16, oneOf: ['Ascending', 'Descending'] }) ?? 'Ascending';
+    const statusEquals = r.string(body, 'StatusEquals', 'statusEquals', { max: 16, oneOf: TRAINING_JOB_STATUSES });
+    const nameContains = r.string(body, 'NameContains', 'nameContains', { min: 1, max: 63, pattern: /^[a-zA-Z0-9-]+$/ });
+    const creationTimeAfter = r.timestamp(body, 'CreationTimeAfter', 'creationTimeAfter');
+    const creationTimeBefore = r.timestamp(body, 'CreationTimeBefore', 'creationTimeBefore');
+    const token = r.string(body, 'NextToken', 'nextToken', { max: 8192, pattern: /^[A-Za-z0-9_-]+$/ });
     r.throwIfInvalid();
     const query = { sortBy, ascending: order === 'Ascending', limit, statusEquals, nameContains, creationTimeAfter, creationTimeBefore };
     // A token continues one query only: it carries a digest of the query it came from.

@@ -1,6 +1,8 @@
 import type { EpochMillis, JobRecord } from '../lifecycle/job.js';
 import { attemptRunMillis, costReport } from '../lifecycle/money.js';
 import { isTerminal } from '../lifecycle/statuses.js';
+import { checkpointHealth } from '../lifecycle/checkpointHealth.js';
+import { submittedMembers } from './describeMembers.js';
 
 /** SageMaker's JSON protocol carries timestamps as epoch seconds. */
 const seconds = (t: EpochMillis | undefined) => (t === undefined ? undefined : t / 1000);
@@ -36,11 +38,8 @@ export function describeView(job: JobRecord, now: EpochMillis) {
     SecondaryStatus: job.SecondaryStatus,
     FailureReason: job.FailureReason,
     HyperParameters: spec.HyperParameters,
-    AlgorithmSpecification: spec.AlgorithmSpecification,
     RoleArn: spec.RoleArn,
-    OutputDataConfig: spec.OutputDataConfig,
-    ResourceConfig: spec.ResourceConfig,
-    StoppingCondition: spec.StoppingCondition,
+    ...submittedMembers(job),
     CreationTime: seconds(job.CreationTime),
     TrainingStartTime: seconds(job.TrainingStartTime),
     TrainingEndTime: seconds(job.TrainingEndTime),
@@ -78,13 +77,45 @@ export function describeView(job: JobRecord, now: EpochMillis) {
         TrainingTimeInSeconds: Math.round(attemptRunMillis(a, now) / 1000),
         SpotPrice: a.Prices?.Spot,
         OnDemandPrice: a.Prices?.OnDemand,
+        FinalCheckpoint: a.FinalCheckpoint
+          ? compact({
+              Status: a.FinalCheckpoint.Status,
+              StartTime: seconds(a.FinalCheckpoint.StartTime),
+              EndTime: seconds(a.FinalCheckpoint.EndTime),
+              DeadlineTime: seconds(a.FinalCheckpoint.DeadlineTime),
+              DurationInSeconds: a.FinalCheckpoint.EndTime === undefined ? undefined : (a.FinalCheckpoint.EndTime - a.FinalCheckpoint.StartTime) / 1000,
+              EstimatedSeconds: a.FinalCheckpoint.EstimatedSeconds,
+              CheckpointId: a.FinalCheckpoint.CheckpointId,
+              Reason: a.FinalCheckpoint.Reason,
+            })
+          : undefined,
       }),
     ),
     Interruptions: job.Interruptions.map((i) => ({ Time: seconds(i.Time), InstanceId: i.InstanceId, InstanceAction: i.Action, AttemptNumber: i.Attempt })),
     RebalanceRecommendations: job.RebalanceRecommendations.map((r) => ({ Time: seconds(r.Time), InstanceId: r.InstanceId, AttemptNumber: r.Attempt })),
     LatestCheckpoint: job.LatestCheckpoint
-      ? { CheckpointId: job.LatestCheckpoint.Id, ManifestUri: job.LatestCheckpoint.ManifestUri, Time: seconds(job.LatestCheckpoint.Time) }
+      ? compact({
+          CheckpointId: job.LatestCheckpoint.Id,
+          ManifestUri: job.LatestCheckpoint.ManifestUri,
+          Time: seconds(job.LatestCheckpoint.Time),
+          AgeInSeconds: Math.max(0, Math.round((now - job.LatestCheckpoint.Time) / 1000)),
+          SizeInBytes: job.LatestCheckpoint.SizeInBytes,
+          UploadedBytes: job.LatestCheckpoint.UploadedBytes,
+          FileCount: job.LatestCheckpoint.FileCount,
+          UploadDurationInSeconds: job.LatestCheckpoint.UploadMillis === undefined ? undefined : job.LatestCheckpoint.UploadMillis / 1000,
+          Trigger: job.LatestCheckpoint.Trigger,
+        })
       : undefined,
+    LastCheckpointFailure: job.LastCheckpointFailure
+      ? {
+          Time: seconds(job.LastCheckpointFailure.Time),
+          AttemptNumber: job.LastCheckpointFailure.Attempt,
+          Trigger: job.LastCheckpointFailure.Trigger,
+          Reason: job.LastCheckpointFailure.Reason,
+          ConsecutiveFailures: job.CheckpointFailuresInARow ?? 0,
+        }
+      : undefined,
+    CheckpointHealth: job.Spec.CheckpointConfig ? checkpointHealth(job, now) : undefined,
     Savings: { SavingsPercent: cost.SavingsPercent, SpotCostUsd: cost.SpotCostUsd, OnDemandCostUsd: cost.OnDemandCostUsd },
     Tags: spec.Tags,
   });

@@ -1,10 +1,37 @@
-import type { Effect } from '../lifecycle/decide.js';
+import type { Effect, InstanceState } from '../lifecycle/decide.js';
+import type { TrainingJobSpec } from '../lifecycle/job.js';
 
-/** One launch of an attempt's instances: the lifecycle's launch effect, for one job and its volume size. */
-export type LaunchRequest = Omit<Extract<Effect, { type: 'launch' }>, 'type'> & { jobName: string; volumeSizeInGB: number };
+/** One launch of an attempt's instances: the lifecycle's launch effect, for one job, its volume and its network. */
+export type LaunchRequest = Omit<Extract<Effect, { type: 'launch' }>, 'type'> & {
+  jobName: string;
+  volumeSizeInGB: number;
+  /** ResourceConfig.VolumeKmsKeyId: the volume is encrypted with this key instead of EBS's default one. */
+  volumeKmsKeyId?: string;
+  /** VpcConfig: the job's subnets and security groups instead of the deployment's. */
+  subnetIds?: string[];
+  securityGroupIds?: string[];
+};
+
+/** What of a job's spec its launches carry. */
+export function launchSettings(spec: TrainingJobSpec): Pick<LaunchRequest, 'volumeSizeInGB' | 'volumeKmsKeyId' | 'subnetIds' | 'securityGroupIds'> {
+  return {
+    volumeSizeInGB: spec.ResourceConfig.VolumeSizeInGB,
+    ...(spec.ResourceConfig.VolumeKmsKeyId ? { volumeKmsKeyId: spec.ResourceConfig.VolumeKmsKeyId } : {}),
+    ...(spec.VpcConfig ? { subnetIds: spec.VpcConfig.Subnets, securityGroupIds: spec.VpcConfig.SecurityGroupIds } : {}),
+  };
+}
 
 export type LaunchResult =
-  | { ok: true; instanceIds: string[] }
+  | {
+      ok: true;
+      instanceIds: string[];
+      /**
+       * Each instance's state in EC2's answer, where it gave one. A launch repeated with its client
+       * token returns the instances first launched, as they are now: possibly already gone, their
+       * state changes sent while the job did not know them yet.
+       */
+      states?: Record<string, InstanceState>;
+    }
   | { ok: false; errorCode: string; message: string; capacity: boolean; retryable: boolean };
 
 /** Where instances come from: EC2 on AWS, the simulator of the local cloud. The core owns this interface. */

@@ -6,8 +6,12 @@ import {
   type EC2Client,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
+import type { InstanceState } from '../lifecycle/decide.js';
 import { classifyLaunchError, type Capacity, type LaunchRequest, type LaunchResult } from './capacity.js';
 import { agentUserData } from './userData.js';
+
+/** The states an instance of RunInstances' answer can be in. */
+const INSTANCE_STATES: ReadonlySet<string> = new Set(['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated']);
 
 export interface Ec2CapacitySettings {
   imageId: string;
@@ -39,7 +43,9 @@ export class Ec2Capacity implements Capacity {
     ];
     // One-time requests end in termination; stop and hibernate need a persistent request.
     const persistent = request.interruptionBehavior !== 'terminate';
-    const subnet = s.subnetIds.length ? s.subnetIds[(request.launchRequest - 1) % s.subnetIds.length] : undefined;
+    const subnetIds = request.subnetIds ?? s.subnetIds;
+    const securityGroupIds = request.securityGroupIds ?? s.securityGroupIds;
+    const subnet = subnetIds.length ? subnetIds[(request.launchRequest - 1) % subnetIds.length] : undefined;
     return {
       ImageId: s.imageId,
       InstanceType: request.instanceType as RunInstancesCommandInput['InstanceType'],
@@ -60,9 +66,9 @@ export class Ec2Capacity implements Capacity {
       ...(persistent ? {} : { InstanceInitiatedShutdownBehavior: 'terminate' }),
       ...(s.instanceProfileArn ? { IamInstanceProfile: { Arn: s.instanceProfileArn } } : {}),
       ...(subnet ? { SubnetId: subnet } : {}),
-      ...(s.securityGroupIds.length ? { SecurityGroupIds: s.securityGroupIds } : {}),
+      ...(securityGroupIds.length ? { SecurityGroupIds: securityGroupIds } : {}),
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
-      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: request.volumeSizeInGB, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: true } }],
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: request.volumeSizeInGB, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: true, ...(request.volumeKmsKeyId ? { KmsKeyId: request.volumeKmsKeyId } : {}) } }],
       UserData: Buffer.from(agentUserData({ jobName: request.jobName, attempt: request.attempt, controlBucket: s.controlBucket, region: s.region, ...(s.jobLogGroup ? { logGroup: s.jobLogGroup } : {}) })).toString('base64'),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
@@ -78,7 +84,12 @@ export class Ec2Capacity implements Capacity {
       if (instanceIds.length < request.count) {
         return classifyLaunchError('InsufficientInstanceCapacity', `EC2 launched ${instanceIds.length} of ${request.count} instances`);
       }
-      return { ok: true, instanceIds };
+      const states: Record<string, InstanceState> = {};
+      for (const instance of result.Instances ?? []) {
+        const state = instance.State?.Name;
+        if (instance.InstanceId && state && INSTANCE_STATES.has(state)) states[instance.InstanceId] = state as InstanceState;
+      }
+      return { ok: true, instanceIds, ...(Object.keys(states).length ? { states } : {}) };
     } catch (error) {
       const { name, message } = error as Error & { $metadata?: { httpStatusCode?: number } };
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -1,9 +1,12 @@
 import { launchRetryDelayMs } from '../lifecycle/deadlines.js';
-import type { Effect, JobEvent } from '../lifecycle/decide.js';
+import type { Effect, InstanceState, JobEvent } from '../lifecycle/decide.js';
 import type { JobRecord } from '../lifecycle/job.js';
 import { count, logger } from '../observability.js';
 import type { EventContext, Services } from '../services.js';
+import { launchSettings } from '../capacity/capacity.js';
 import { processJobEvent } from './processJobEvent.js';
+
+const ENDED_STATES: ReadonlySet<InstanceState> = new Set(['stopped', 'shutting-down', 'terminated']);
 
 /** Effects cause events (a launch's result), which cause effects; a chain this deep is a bug. */
 const MAX_EFFECT_DEPTH = 4;
@@ -22,7 +25,7 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
   switch (effect.type) {
     case 'launch': {
       const { type: _launch, ...launch } = effect;
-      const result = await services.capacity.launch({ ...launch, jobName: name, volumeSizeInGB: job.Spec.ResourceConfig.VolumeSizeInGB });
+      const result = await services.capacity.launch({ ...launch, jobName: name, ...launchSettings(job.Spec) });
       if (result.ok) {
         count('InstancesLaunched', result.instanceIds.length);
         // The lookup first: the instances' own events may arrive before the job records them.
@@ -37,6 +40,13 @@ async function runEffect(services: Services, job: JobRecord, effect: Effect, con
           market: effect.market,
         };
         await processJobEvent(services, name, launched, context, depth + 1);
+        // EC2's own answer, not an event anyone could send: an instance it says is already on its
+        // way out is gone for the job now, not only when a lost state change comes again.
+        for (const [instanceId, state] of Object.entries(result.states ?? {})) {
+          if (!ENDED_STATES.has(state)) continue;
+          const gone: JobEvent = { type: 'instanceState', time: services.now(), instanceId, instanceAttempt: effect.attempt, state };
+          await processJobEvent(services, name, gone, { ...context, source: 'RunInstances' }, depth + 1);
+        }
       } else {
         count('LaunchFailed');
         const retryAt = services.now() + launchRetryDelayMs(effect.launchRequest, services.random());

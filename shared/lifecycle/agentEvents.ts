@@ -74,13 +74,18 @@ export function onAgentReport(job: JobRecord, event: Extract<JobEvent, { type: '
   return draft.decision();
 }
 
+/** Why a manifest is not one of the job's checkpoints, if it is not: it must be `<home><checkpoint-id>/manifest.json`. */
+export function notInCheckpointFolder(job: JobRecord, manifestUri: string): string | undefined {
+  const home = checkpointHome(job);
+  const rest = home && manifestUri.startsWith(home) ? manifestUri.slice(home.length) : undefined;
+  if (rest === undefined || rest.split('/').length !== 2) return `${manifestUri} is not in the job's checkpoint folder ${home ?? '(none)'}`;
+  return undefined;
+}
+
 export function onCheckpoint(job: JobRecord, event: Extract<JobEvent, { type: 'checkpoint' }>, at: EpochMillis): Decision {
   if (isTerminal(job.SecondaryStatus)) return ignore('terminal', `job is ${job.SecondaryStatus}`);
-  const home = checkpointHome(job);
-  const rest = home && event.checkpoint.ManifestUri.startsWith(home) ? event.checkpoint.ManifestUri.slice(home.length) : undefined;
-  if (rest === undefined || rest.split('/').length !== 2) {
-    return ignore('not-applicable', `${event.checkpoint.ManifestUri} is not in the job's checkpoint folder ${home ?? '(none)'}`);
-  }
+  const outside = notInCheckpointFolder(job, event.checkpoint.ManifestUri);
+  if (outside) return ignore('not-applicable', outside);
   const latest = job.LatestCheckpoint;
   if (latest && event.checkpoint.Sequence <= latest.Sequence) {
     const reason = event.checkpoint.Sequence === latest.Sequence ? 'duplicate' : 'stale';

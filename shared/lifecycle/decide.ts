@@ -1,5 +1,6 @@
 import { type EpochMillis, type JobRecord } from './job.js';
 import { onAgentReport, onCheckpoint } from './agentEvents.js';
+import { onCheckpointOutcome } from './checkpointOutcomes.js';
 import { ignore } from './draft.js';
 import { impliedEffects } from './effects.js';
 import { onInstanceState, onInterruptionWarning, onLaunchFailed, onLaunchSucceeded, onRebalance } from './instanceEvents.js';
@@ -36,6 +37,8 @@ export function decide(job: JobRecord, event: JobEvent, now: EpochMillis): Decis
       return onAgentReport(job, event, at);
     case 'checkpoint':
       return onCheckpoint(job, event, at);
+    case 'checkpointOutcome':
+      return onCheckpointOutcome(job, event, at);
     case 'stopRequested':
       return onStopRequested(job, at);
     case 'timer':

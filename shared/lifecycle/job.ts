@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseS3Uri } from '../s3uri.js';
 import { MESSAGES, primaryStatusOf, type SecondaryStatus, type TrainingJobStatus } from './statuses.js';
 import { INITIAL_STATUS } from './transitions.js';
+import type { InputChannel, MetricDefinition, NoEffectMembers, TensorBoardOutputConfig, VpcConfig } from './jobSpec.js';
 
 /** SageMaker's rule for TrainingJobName: 1–63 characters, letters, digits and inner hyphens. */
 export const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -22,12 +23,34 @@ export interface TrainingJobSpec {
     /** The training command the agent runs; spot-training's addition to SageMaker's shape. */
     ContainerEntrypoint?: string[];
     ContainerArguments?: string[];
+    MetricDefinitions?: MetricDefinition[];
+    EnableSageMakerMetricsTimeSeries?: boolean;
+    TrainingImageConfig?: { TrainingRepositoryAccessMode: 'Platform' };
   };
-  ResourceConfig: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number };
+  ResourceConfig: {
+    /** The EC2 type (`g5.xlarge`); SubmittedInstanceType keeps the request's spelling (`ml.g5.xlarge`). */
+    InstanceType: string;
+    InstanceCount: number;
+    VolumeSizeInGB: number;
+    SubmittedInstanceType?: string;
+    /** The KMS key the instances' volume is encrypted with. */
+    VolumeKmsKeyId?: string;
+    KeepAlivePeriodInSeconds?: number;
+  };
   EnableManagedSpotTraining: boolean;
-  StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number };
+  StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number; MaxPendingTimeInSeconds?: number };
   CheckpointConfig?: { S3Uri: string; LocalPath: string };
-  OutputDataConfig: { S3OutputPath: string };
+  /** KmsKeyId: outputs and checkpoints are written with it; CompressionType NONE: the model folder is uploaded as files. */
+  OutputDataConfig: { S3OutputPath: string; KmsKeyId?: string; CompressionType?: 'GZIP' | 'NONE' };
+  InputDataConfig?: InputChannel[];
+  /** Where the job's instances launch, instead of the deployment's subnets and security groups. */
+  VpcConfig?: VpcConfig;
+  /** The training container runs with no network; the agent keeps its own S3 access. */
+  EnableNetworkIsolation?: boolean;
+  EnableInterContainerTrafficEncryption?: boolean;
+  TensorBoardOutputConfig?: TensorBoardOutputConfig;
+  /** Accepted with no effect here, returned by DescribeTrainingJob as submitted. */
+  NoEffect?: NoEffectMembers;
   Environment: Record<string, string>;
   HyperParameters: Record<string, string>;
   RetryStrategy?: { MaximumRetryAttempts: number };
@@ -68,6 +91,48 @@ export interface Attempt {
   LastLaunchError?: string;
   /** Hourly prices captured when the attempt started running. */
   Prices?: { Spot: number; OnDemand: number };
+  /** The final checkpoint the agent took when the attempt was told to end (interruption, stop). */
+  FinalCheckpoint?: FinalCheckpoint;
+}
+
+export type CheckpointTrigger = 'periodic' | 'requested' | 'final';
+
+/** How one checkpoint sync went, as the agent reported it. */
+export interface CheckpointOutcome {
+  Status: 'started' | 'complete' | 'failed' | 'empty' | 'stale';
+  Trigger: CheckpointTrigger;
+  Sequence: number;
+  CheckpointId?: string;
+  ManifestUri?: string;
+  StartTime: EpochMillis;
+  EndTime?: EpochMillis;
+  SizeInBytes?: number;
+  UploadedBytes?: number;
+  FileCount?: number;
+  DeadlineTime?: EpochMillis;
+  EstimatedSeconds?: number;
+  Reason?: string;
+  EmptySince?: EpochMillis;
+  UnchangedSince?: EpochMillis;
+}
+
+export interface FinalCheckpoint {
+  /** Started: under way (or cut off: no later word came); InTime / Late: complete before / after its deadline. */
+  Status: 'Started' | 'InTime' | 'Late' | 'Failed';
+  StartTime: EpochMillis;
+  EndTime?: EpochMillis;
+  DeadlineTime?: EpochMillis;
+  EstimatedSeconds?: number;
+  CheckpointId?: string;
+  Reason?: string;
+}
+
+export interface CheckpointFailure {
+  Time: EpochMillis;
+  Attempt: number;
+  Sequence: number;
+  Trigger: CheckpointTrigger;
+  Reason: string;
 }
 
 export interface TransitionRecord {
@@ -83,6 +148,12 @@ export interface Checkpoint {
   Sequence: number;
   ManifestUri: string;
   Time: EpochMillis;
+  /** What the agent reported of it (absent for checkpoints it did not write, e.g. another tool's). */
+  SizeInBytes?: number;
+  UploadedBytes?: number;
+  FileCount?: number;
+  UploadMillis?: number;
+  Trigger?: CheckpointTrigger;
 }
 
 export interface Interruption {
@@ -113,6 +184,13 @@ export interface JobRecord {
   Interruptions: Interruption[];
   RebalanceRecommendations: { Time: EpochMillis; InstanceId: string; Attempt: number }[];
   LatestCheckpoint?: Checkpoint;
+  /** The last value of each of the job's MetricDefinitions seen in its output; DescribeTrainingJob's FinalMetricDataList. */
+  FinalMetricDataList?: { MetricName: string; Value: number; Timestamp: EpochMillis }[];
+  /** The last checkpoint sync that failed, and how many failed since the last complete one. */
+  LastCheckpointFailure?: CheckpointFailure;
+  CheckpointFailuresInARow?: number;
+  /** The agent found LocalPath empty since then, for longer than the job allows. */
+  CheckpointFolderEmptySince?: EpochMillis;
   StopReason?: StopReason;
   StoppingTime?: EpochMillis;
   RetriesUsed: number;

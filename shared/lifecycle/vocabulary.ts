@@ -1,4 +1,4 @@
-import { type Checkpoint, type EpochMillis, type InstanceAction, type JobRecord, type Market, type TransitionRecord } from './job.js';
+import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type InstanceAction, type JobRecord, type Market, type TransitionRecord } from './job.js';
 import { type InstancePrices } from './money.js';
 import { type SecondaryStatus } from './statuses.js';
 import { type Trigger } from './transitions.js';
@@ -34,6 +34,8 @@ export type JobEvent = {
   | { type: 'rebalanceRecommendation'; instanceId: string; instanceAttempt: number }
   | { type: 'agentReport'; attempt: number; phase: AgentPhase; exitCode?: number; reason?: string }
   | { type: 'checkpoint'; checkpoint: Checkpoint }
+  /** The agent's report of one checkpoint sync: complete, failed, a final one started, or LocalPath empty. */
+  | { type: 'checkpointOutcome'; attempt: number; outcome: CheckpointOutcome }
   | { type: 'stopRequested' }
   | { type: 'timer' }
   /** What a look for an attempt's instances by tag found (and terminated). */

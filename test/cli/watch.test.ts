@@ -84,4 +84,25 @@ describe('spotctl watch (plain lines)', () => {
     expect(lines[6]).toMatch(/Training\s+attempt 2 on i-second {2}interruptions 1 /);
     expect(lines[7]).toMatch(/^\+45s\s+Stopping\s+Stopping\s+/);
   });
+
+  it('says when checkpoints fail or are overdue, and when they recover', async () => {
+    // Given a training job whose checkpoints start failing, then succeed again
+    const attempt = { AttemptNumber: 1, InstanceIds: ['i-0abc'], RequestedTime: T0, RunningTime: T0 + 4 };
+    const training = [['Starting', 0], ['Downloading', 4], ['Training', 5]] as [string, number][];
+    const failing = { Status: 'Failing', Message: "2 checkpoint syncs failed since the last complete one: CheckpointKeyTooLongError: LocalPath file 'a/b' …" };
+    const polls = [
+      job('InProgress', training, { Attempts: [attempt], CheckpointHealth: { Status: 'Healthy', Message: 'no checkpoint yet' } }),
+      job('InProgress', training, { Attempts: [attempt], CheckpointHealth: failing, LastCheckpointFailure: { Time: T0 + 300, AttemptNumber: 1, Trigger: 'periodic', Reason: 'x', ConsecutiveFailures: 2 } }),
+      job('InProgress', training, { Attempts: [attempt], CheckpointHealth: { Status: 'Overdue', Message: 'no complete checkpoint in 1000 s of training (allowed 900 s)' } }),
+      job('Completed', [...training, ['Uploading', 60], ['Completed', 61]], { Attempts: [{ ...attempt, EndTime: T0 + 61, EndReason: 'completed' }], TrainingEndTime: T0 + 61, CheckpointHealth: { Status: 'Healthy', Message: '' } }),
+    ];
+
+    // When watch polls it
+    const { lines } = await watchScript(polls);
+
+    // Then the failing and the overdue checkpoints each get a line that says so
+    expect(lines.filter((l) => l.includes('FAILING: 2 checkpoint syncs failed'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('OVERDUE: no complete checkpoint in 1000 s'))).toHaveLength(1);
+    expect(lines.at(-1)).not.toMatch(/FAILING|OVERDUE/);
+  });
 });

@@ -306,6 +306,10 @@ describe.each(Object.keys(STAGES))('serverless package --stage %s', (stage) => {
       const logical = `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`;
       expect(alarms.some((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors' && dimension(a) === JSON.stringify({ Ref: logical })), fn).toBe(true);
     }
+    // Checkpoints that fail, stop arriving, never start (an empty folder) or miss their deadline
+    for (const metric of ['CheckpointFailed', 'CheckpointOverdue', 'CheckpointFolderEmpty', 'FinalCheckpointLate']) {
+      expect(alarms.some((a) => a.Namespace === 'SpotTraining' && a.MetricName === metric && dimension(a) === JSON.stringify('spot-training')), metric).toBe(true);
+    }
   });
 
   it('confines the training instances: S3 under the job prefixes, one log group, no inbound traffic', () => {

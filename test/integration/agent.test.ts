@@ -103,7 +103,7 @@ describe('the agent as a real process', () => {
     expect(found.length).toBeGreaterThan(0);
     const manifest = JSON.parse((await get(BUCKET, found.at(-1) ?? '')) ?? '{}') as { Files: { Path: string; Size: number }[] };
     expect(manifest.Files.map((f) => f.Path)).toEqual(['state.json']);
-    const data = await get(BUCKET, (found.at(-1) ?? '').replace('manifest.json', 'state.json'));
+    const data = await get(BUCKET, (found.at(-1) ?? '').replace('manifest.json', 'files/state.json'));
     expect(Buffer.byteLength(data ?? '')).toBe(manifest.Files[0]?.Size);
     expect(await get(BUCKET, 'output/agent-complete/output/model.tar.gz')).toBeDefined();
   }, 60_000);
@@ -138,7 +138,7 @@ describe('the agent as a real process', () => {
     const stoppedAt = Number(/SIGTERM at step (\d+)/.exec(run.output())?.[1]);
     expect(stoppedAt).toBeGreaterThan(0);
     const last = (await manifests(job)).at(-1) ?? '';
-    const state = JSON.parse((await get(BUCKET, last.replace('manifest.json', 'state.json'))) ?? '{}') as { step: number };
+    const state = JSON.parse((await get(BUCKET, last.replace('manifest.json', 'files/state.json'))) ?? '{}') as { step: number };
     expect(state.step).toBe(stoppedAt);
     expect(await get(control, `reports/${job}/attempt-1/completed.report.json`)).toBeUndefined();
   }, 60_000);

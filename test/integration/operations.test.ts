@@ -34,12 +34,12 @@ async function expectNothingWritten(name: string) {
 
 describe("CreateTrainingJob validation, as SageMaker's", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a name longer than 63 characters', { TrainingJobName: 'a'.repeat(64) }, /at 'TrainingJobName' .*length less than or equal to 63/],
-    ['a name with an underscore', { TrainingJobName: 'bad_name' }, /at 'TrainingJobName' .*regular expression pattern/],
-    ['a name starting with a hyphen', { TrainingJobName: '-lead' }, /at 'TrainingJobName'/],
-    ['an empty name', { TrainingJobName: '' }, /at 'TrainingJobName' .*length greater than or equal to 1/],
-    ['MaxRuntimeInSeconds below 1', { StoppingCondition: { MaxRuntimeInSeconds: 0, MaxWaitTimeInSeconds: 10 } }, /at 'StoppingCondition.MaxRuntimeInSeconds' .*greater than or equal to 1/],
-    ['MaxRuntimeInSeconds above 28 days', { StoppingCondition: { MaxRuntimeInSeconds: 2419201, MaxWaitTimeInSeconds: 2419201 } }, /at 'StoppingCondition.MaxRuntimeInSeconds' .*less than or equal to 2419200/],
+    ['a name longer than 63 characters', { TrainingJobName: 'a'.repeat(64) }, /at 'trainingJobName' .*length less than or equal to 63/],
+    ['a name with an underscore', { TrainingJobName: 'bad_name' }, /at 'trainingJobName' .*regular expression pattern/],
+    ['a name starting with a hyphen', { TrainingJobName: '-lead' }, /at 'trainingJobName'/],
+    ['an empty name', { TrainingJobName: '' }, /at 'trainingJobName' .*length greater than or equal to 1/],
+    ['MaxRuntimeInSeconds below 1', { StoppingCondition: { MaxRuntimeInSeconds: 0, MaxWaitTimeInSeconds: 10 } }, /at 'stoppingCondition.maxRuntimeInSeconds' .*greater than or equal to 1/],
+    ['MaxRuntimeInSeconds above 28 days', { StoppingCondition: { MaxRuntimeInSeconds: 2419201, MaxWaitTimeInSeconds: 2419201 } }, /at 'stoppingCondition.maxRuntimeInSeconds' .*less than or equal to 2419200/],
     ['a spot job without MaxWaitTimeInSeconds', { StoppingCondition: { MaxRuntimeInSeconds: 100 } }, /Invalid MaxWaitTimeInSeconds. It must be present/],
     ['MaxWaitTimeInSeconds below MaxRuntimeInSeconds', { StoppingCondition: { MaxRuntimeInSeconds: 100, MaxWaitTimeInSeconds: 99 } }, /Invalid MaxWaitTimeInSeconds 99.*greater than or equal to MaxRuntimeInSeconds/],
     [
@@ -52,17 +52,17 @@ describe("CreateTrainingJob validation, as SageMaker's", () => {
       { CheckpointConfig: undefined, StoppingCondition: { MaxRuntimeInSeconds: 100, MaxWaitTimeInSeconds: 3601 } },
       /Without CheckpointConfig .* limited to 3600 seconds/,
     ],
-    ['a checkpoint URI that is not s3://', { CheckpointConfig: { S3Uri: 'https://example.com/x' } }, /at 'CheckpointConfig.S3Uri' .*look like s3:\/\/bucket\/prefix/],
+    ['a checkpoint URI that is not s3://', { CheckpointConfig: { S3Uri: 'https://example.com/x' } }, /at 'checkpointConfig.s3Uri' .*look like s3:\/\/bucket\/prefix/],
     ['a checkpoint URI in a bucket the deployment does not allow', { CheckpointConfig: { S3Uri: 's3://someone-elses-bucket/ckpt' } }, /CheckpointConfig.S3Uri .* someone-elses-bucket, which this deployment does not allow/],
-    ['path traversal in the checkpoint URI', { CheckpointConfig: { S3Uri: 's3://spot-training-data/a/../../b' } }, /at 'CheckpointConfig.S3Uri' .*"\.\." path segment/],
-    ['a relative LocalPath', { CheckpointConfig: { S3Uri: 's3://spot-training-data/c', LocalPath: 'ckpt' } }, /at 'CheckpointConfig.LocalPath'/],
-    ['more than 100 environment variables', { Environment: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`V${i}`, 'x'])) }, /at 'Environment' .*less than or equal to 100/],
-    ['an environment variable key with a dash', { Environment: { 'BAD-KEY': '1' } }, /Value 'BAD-KEY' at 'Environment.key'/],
-    ['more than 50 tags', { Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }, /at 'Tags' .*less than or equal to 50/],
-    ['an InstanceCount of 0', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: 0 } }, /at 'ResourceConfig.InstanceCount' .*greater than or equal to 1/],
-    ['a string where a number belongs', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: '2' } }, /at 'ResourceConfig.InstanceCount' .*be an integer/],
-    ['an unknown field', { InputDataConfig: [] }, /Unknown field 'InputDataConfig'/],
-    ['RetryStrategy beyond 30 attempts', { RetryStrategy: { MaximumRetryAttempts: 31 } }, /at 'RetryStrategy.MaximumRetryAttempts'/],
+    ['path traversal in the checkpoint URI', { CheckpointConfig: { S3Uri: 's3://spot-training-data/a/../../b' } }, /at 'checkpointConfig.s3Uri' .*"\.\." path segment/],
+    ['a relative LocalPath', { CheckpointConfig: { S3Uri: 's3://spot-training-data/c', LocalPath: 'ckpt' } }, /at 'checkpointConfig.localPath'/],
+    ['more than 100 environment variables', { Environment: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`V${i}`, 'x'])) }, /at 'environment' .*less than or equal to 100/],
+    ['an environment variable key with a dash', { Environment: { 'BAD-KEY': '1' } }, /Value 'BAD-KEY' at 'environment' failed to satisfy constraint: Map keys must satisfy constraint: \[Member must satisfy regular expression pattern/],
+    ['more than 50 tags', { Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }, /at 'tags' .*less than or equal to 50/],
+    ['an InstanceCount of 0', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: 0 } }, /at 'resourceConfig.instanceCount' .*greater than or equal to 1/],
+    ['a string where a number belongs', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: '2' } }, /at 'resourceConfig.instanceCount' .*be an integer/],
+    ['a field SageMaker does not have', { InputDataConfig: [{ ChannelName: 'training', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://spot-training-data/data/' } }, Foo: 1 }] }, /Unknown field 'InputDataConfig\[0\]\.Foo'/],
+    ['RetryStrategy beyond 30 attempts', { RetryStrategy: { MaximumRetryAttempts: 31 } }, /at 'retryStrategy.maximumRetryAttempts'/],
   ];
 
   for (const [what, overrides, message] of cases) {
@@ -77,15 +77,15 @@ describe("CreateTrainingJob validation, as SageMaker's", () => {
 
   it('reports every problem of a request at once', async () => {
     const error = await rejection(
-      ops.CreateTrainingJob(jobRequest('bad_name', { ResourceConfig: { InstanceType: 'g5.xlarge', InstanceCount: 0 }, Tags: 'x' })),
+      ops.CreateTrainingJob(jobRequest('bad_name', { RetryStrategy: { MaximumRetryAttempts: 0 }, Tags: 'x' })),
     );
     expect(error.message).toMatch(/^3 validation errors detected: /);
   });
 
-  it('accepts a spot job without checkpoints waiting exactly 3600 s, and maps ml. instance types', async () => {
+  it('accepts a spot job without checkpoints waiting exactly 3600 s, and echoes the instance type as submitted', async () => {
     await ops.CreateTrainingJob(jobRequest('no-checkpoints', { CheckpointConfig: undefined, StoppingCondition: { MaxRuntimeInSeconds: 600, MaxWaitTimeInSeconds: 3600 } }));
     const { response } = await ops.DescribeTrainingJob({ TrainingJobName: 'no-checkpoints' });
-    expect(response).toMatchObject({ ResourceConfig: { InstanceType: 'g5.xlarge' }, TrainingJobStatus: 'InProgress', SecondaryStatus: 'Starting' });
+    expect(response).toMatchObject({ ResourceConfig: { InstanceType: 'ml.g5.xlarge' }, TrainingJobStatus: 'InProgress', SecondaryStatus: 'Starting' });
   });
 
   it('refuses more instances than the deployment allows with ResourceLimitExceeded', async () => {
@@ -211,8 +211,8 @@ describe('ListTrainingJobs', () => {
     const token = response.NextToken as string;
     expect((await rejection(listOps.ListTrainingJobs({ MaxResults: 1, SortBy: 'Name', NextToken: token }))).message).toMatch(/Invalid NextToken/);
     expect((await rejection(listOps.ListTrainingJobs({ NextToken: 'not-a-token' }))).message).toMatch(/Invalid NextToken/);
-    expect((await rejection(listOps.ListTrainingJobs({ MaxResults: 101 }))).message).toMatch(/at 'MaxResults'/);
-    expect((await rejection(listOps.ListTrainingJobs({ MaxResults: 0 }))).message).toMatch(/at 'MaxResults'/);
-    expect((await rejection(listOps.ListTrainingJobs({ SortBy: 'Size' }))).message).toMatch(/at 'SortBy' .*enum value set/);
+    expect((await rejection(listOps.ListTrainingJobs({ MaxResults: 101 }))).message).toMatch(/at 'maxResults'/);
+    expect((await rejection(listOps.ListTrainingJobs({ MaxResults: 0 }))).message).toMatch(/at 'maxResults'/);
+    expect((await rejection(listOps.ListTrainingJobs({ SortBy: 'Size' }))).message).toMatch(/at 'sortBy' .*enum value set/);
   });
 });

@@ -245,7 +245,10 @@ export class FakeCapacity implements Capacity {
       this.crash = 'none';
       throw new Error('simulated crash after RunInstances: the response was lost');
     }
-    return record.result;
+    // As EC2 answers a repeated client token: the instances first launched, in their state now.
+    const result = record.result;
+    if (!result.ok) return result;
+    return { ...result, states: Object.fromEntries(result.instanceIds.map((id) => [id, this.instances.get(id)?.state ?? 'running'])) };
   }
 
   async terminate(instanceIds: string[]): Promise<void> {

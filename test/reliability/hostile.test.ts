@@ -177,12 +177,12 @@ describe('requests and events that once got a 500, a retry or a job that could n
 
   it('an instance type no one can launch is refused at create, naming it', async () => {
     install();
-    await refused('CreateTrainingJob', request('zz9', { ResourceConfig: { InstanceType: 'zz9.huge', InstanceCount: 1, VolumeSizeInGB: 50 } }), 'ValidationException', /zz9\.huge.*ResourceConfig\.InstanceType|ResourceConfig\.InstanceType.*zz9\.huge/);
+    await refused('CreateTrainingJob', request('zz9', { ResourceConfig: { InstanceType: 'zz9.huge', InstanceCount: 1, VolumeSizeInGB: 50 } }), 'ValidationException', /zz9\.huge.*resourceConfig\.instanceType|ResourceConfig\.InstanceType.*zz9\.huge/);
     await refused(
       'CreateTrainingJob',
       request('zz9', { EnableManagedSpotTraining: true, StoppingCondition: { MaxRuntimeInSeconds: 600, MaxWaitTimeInSeconds: 600 }, SpotOptions: { FallbackInstanceTypes: ['g5.2xlarge', 'zz9.huge'] } }),
       'ValidationException',
-      /'zz9\.huge' at 'SpotOptions\.FallbackInstanceTypes\.2\.member'/,
+      /'zz9\.huge' at 'spotOptions\.fallbackInstanceTypes\.2\.member'/,
     );
   });
 

@@ -4,7 +4,7 @@ import { applyEvent, type Outcome } from '../../shared/jobEvents/applyEvent.js';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
 import { trainingJobArn } from '../../shared/api/operations.js';
 import type { AgentPhase, Effect, JobEvent } from '../../shared/lifecycle/decide.js';
-import { checkpointHome, currentAttempt, newJob, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
+import { checkpointHome, currentAttempt, newJob, type CheckpointOutcome, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
 import type { InstancePrices } from '../../shared/lifecycle/money.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 import { MemoryJobStore } from '../../shared/store/memoryJobStore.js';
@@ -174,6 +174,23 @@ export class JobHarness {
       type: 'checkpoint',
       time: this.now,
       checkpoint: { Id: id, Sequence: sequence, ManifestUri: `${home}${id}/manifest.json`, Time: this.now },
+    });
+  }
+
+  /** The agent's report of one checkpoint sync (a complete one names a manifest in the job's folder). */
+  async checkpointOutcome(outcome: Omit<CheckpointOutcome, 'StartTime'> & { StartTime?: number }, attempt?: number): Promise<Outcome> {
+    const job = await this.job();
+    const home = checkpointHome(job) ?? `s3://spot-training-data/checkpoints/${this.name}/`;
+    const id = outcome.CheckpointId ?? `ckpt-${String(outcome.Sequence).padStart(9, '0')}`;
+    return this.send({
+      type: 'checkpointOutcome',
+      time: outcome.EndTime ?? this.now,
+      attempt: attempt ?? job.CurrentAttempt,
+      outcome: {
+        StartTime: this.now,
+        ...outcome,
+        ...(outcome.Status === 'complete' ? { CheckpointId: id, ManifestUri: outcome.ManifestUri ?? `${home}${id}/manifest.json` } : {}),
+      },
     });
   }
 

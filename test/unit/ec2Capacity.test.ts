@@ -93,6 +93,17 @@ describe('EC2 capacity at the SDK boundary', () => {
     expect(result).toMatchObject({ ok: false, errorCode: code, capacity: isCapacity, retryable });
   });
 
+  it("passes on each instance's state from EC2's answer: a repeated client token can return instances already gone", async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({
+      Instances: [
+        { InstanceId: 'i-0000000000000000e', State: { Name: 'terminated', Code: 48 } },
+        { InstanceId: 'i-0000000000000000f', State: { Name: 'running', Code: 16 } },
+      ],
+    });
+    const result = await capacity.launch(request());
+    expect(result).toEqual({ ok: true, instanceIds: ['i-0000000000000000e', 'i-0000000000000000f'], states: { 'i-0000000000000000e': 'terminated', 'i-0000000000000000f': 'running' } });
+  });
+
   it('treats fewer instances than asked as a capacity error', async () => {
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000d' }] });
     expect(await capacity.launch(request({ count: 2 }))).toMatchObject({ ok: false, errorCode: 'InsufficientInstanceCapacity', capacity: true });
