@@ -7,9 +7,9 @@
  * the agents and the deadline sweep — the pieces and ports of `npm start`
  * (localcloud/localCloud.ts), wired from serverless.yml by localcloud/serverlessConfig.ts.
  *
- * serverless-offline runs only the HTTP event here. EventBridge, S3 and schedule events it does
- * not serve (its EventBridge and S3 companion plugins are the ones measured defective), so the
- * local cloud delivers those to the same handlers itself.
+ * serverless-offline runs only the HTTP event here. EventBridge, S3 and schedule events would
+ * need its companion plugins (the EventBridge one was found defective), so the local cloud
+ * delivers those to the same handlers itself, as under `npm start`.
  *
  * Options (after `serverless offline start --stage local`):
  *   --data-dir DIR     keep jobs, objects and logs across restarts (as `npm start -- --data-dir`)
