@@ -17,13 +17,13 @@ export interface LogsOptions {
   intervalMs: number;
 }
 
-interface Source {
+export interface LogSource {
   /** New complete lines since the last call, each with its stream's label. */
   poll(): Promise<{ stream: string; line: string }[]>;
   close(): void;
 }
 
-async function s3Source(ctx: Context, job: string, attempt: number | undefined): Promise<Source> {
+async function s3Source(ctx: Context, job: string, attempt: number | undefined): Promise<LogSource> {
   const s3 = await ctx.s3();
   const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
   const bucket = await ctx.controlBucket(s3);
@@ -66,7 +66,7 @@ async function s3Source(ctx: Context, job: string, attempt: number | undefined):
   };
 }
 
-async function cloudWatchSource(ctx: Context, job: string, attempt: number | undefined): Promise<Source> {
+async function cloudWatchSource(ctx: Context, job: string, attempt: number | undefined): Promise<LogSource> {
   const logs = await ctx.cloudWatchLogs();
   const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
   const group = ctx.logGroup();
@@ -103,10 +103,19 @@ async function cloudWatchSource(ctx: Context, job: string, attempt: number | und
   };
 }
 
+/**
+ * The job's training output as `spotctl logs` reads it: `s3` (the local cloud's control bucket)
+ * or `cloudwatch` (the log group); by default s3 for a local endpoint, cloudwatch otherwise.
+ */
+export function openLogSource(ctx: Context, job: string, options: { from?: 's3' | 'cloudwatch'; attempt?: number } = {}): Promise<LogSource> {
+  const from = options.from ?? (ctx.local ? 's3' : 'cloudwatch');
+  return from === 's3' ? s3Source(ctx, job, options.attempt) : cloudWatchSource(ctx, job, options.attempt);
+}
+
 export async function showLogs(ctx: Context, api: TrainingJobsClient, name: string, options: LogsOptions, io: Io): Promise<number> {
   // The job must exist: "Requested resource not found" reads better than an empty output.
   let job = await api.call<JobView>('DescribeTrainingJob', { TrainingJobName: name });
-  const source = options.from === 's3' ? await s3Source(ctx, name, options.attempt) : await cloudWatchSource(ctx, name, options.attempt);
+  const source = await openLogSource(ctx, name, { from: options.from, ...(options.attempt !== undefined ? { attempt: options.attempt } : {}) });
   let printedAny = false;
   const emit = async () => {
     for (const { stream, line } of await retrying(() => source.poll(), io.sleep)) {

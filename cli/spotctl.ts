@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ApiCallError } from './apiClient.js';
 import type { Command, Options, Values } from './command.js';
+import { consoleCommand } from './commands/console.js';
 import { createTrainingJobCommand } from './commands/createTrainingJob.js';
 import { deleteTrainingJobCommand } from './commands/deleteTrainingJob.js';
 import { describeTrainingJobCommand } from './commands/describeTrainingJob.js';
@@ -55,6 +56,7 @@ const COMMANDS: Command[] = [
   logsCommand,
   interruptCommand,
   reportCommand,
+  consoleCommand,
 ];
 
 function commandHelp(command: Command): string {

@@ -15,6 +15,7 @@ import { readServerlessWiring, type FunctionWiring } from './serverlessConfig.js
 import { readSettings, type LocalCloudSettings } from './settings.js';
 import { SimulatedAgents } from './simulatedAgent.js';
 import { AgentProcesses } from './agentProcesses.js';
+import type { ConsoleHandler } from '../console/server.js';
 
 /**
  * The whole system on one machine, no Docker, no AWS account: DynamoDB Local, S3 (s3rver) with
@@ -40,6 +41,11 @@ export interface LocalCloudOptions {
   /** Buckets jobs may checkpoint and write output to, created at start. Default: spot-training-data. */
   allowedBuckets?: string[];
   log?: (entry: Record<string, unknown>) => void;
+  /**
+   * Who serves the HTTP API: `local` (default) this process at ports.api, with the console at
+   * /console/; `external` another server at ports.api (serverless-offline, localcloud/serverlessPlugin.cjs).
+   */
+  api?: 'local' | 'external';
 }
 
 export interface LocalCloud {
@@ -84,6 +90,22 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
     if (size <= limit) chunks.push(chunk as Buffer);
   }
   return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+/** The console against this local cloud, as `spotctl console` would run it with no configuration. */
+async function localConsole(endpoints: LocalCloud['endpoints'], controlBucket: string): Promise<ConsoleHandler> {
+  const [{ createConsoleHandler }, { contextBackend }, { Context }] = await Promise.all([import('../console/server.js'), import('../console/contextBackend.js'), import('../cli/context.js')]);
+  const ctx = new Context(
+    {},
+    {
+      SPOT_TRAINING_ENDPOINT: endpoints.api,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      SPOT_TRAINING_CONTROL_BUCKET: controlBucket,
+      AWS_REGION: LOCAL_REGION,
+    },
+  );
+  return createConsoleHandler({ backend: contextBackend(ctx), basePath: '/console' });
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -310,42 +332,57 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const timer = setInterval(() => void sweep().catch((error: unknown) => log({ level: 'error', msg: 'deadline sweep failed', error: String(error) })), settings.sweepIntervalSeconds * 1000);
     stoppers.push(async () => clearInterval(timer));
 
-    // The HTTP API.
-    const api = createServer((request: IncomingMessage, response: ServerResponse) => {
-      void (async () => {
-        const body = await readBody(request, 2 * 1024 * 1024);
-        if (body === undefined || !apiHandler) {
-          response.writeHead(413, { 'content-type': 'application/x-amz-json-1.1' });
-          response.end(JSON.stringify({ __type: 'ValidationException', message: 'Request body is larger than 2 MB' }));
+    if (options.api === 'external') {
+      endpoints.api = `http://127.0.0.1:${ports.api}`;
+    } else {
+      // The HTTP API, and the console at /console/ of the same port (GET / leads there).
+      let consoleHandler: ConsoleHandler | undefined;
+      let apiPort = ports.api;
+      const api = createServer((request: IncomingMessage, response: ServerResponse) => {
+        if (request.method === 'GET' && request.url === '/' && !request.headers['x-amz-target']) {
+          response.writeHead(302, { location: '/console/' });
+          response.end();
           return;
         }
-        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
-        const result = (await track(apiHandler({ headers, body, isBase64Encoded: false, requestContext: { http: { method: request.method, path: request.url } } }, lambdaContext('api')))) as {
-          statusCode: number;
-          headers: Record<string, string>;
-          body: string;
-        };
-        response.writeHead(result.statusCode, result.headers);
-        response.end(result.body);
-      })().catch((error: unknown) => {
-        log({ level: 'error', msg: 'api request failed', error: String(error) });
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify({ __type: 'InternalFailure', message: 'Internal failure' }));
+        if (consoleHandler?.handle(request, response, apiPort)) return;
+        void (async () => {
+          const body = await readBody(request, 2 * 1024 * 1024);
+          if (body === undefined || !apiHandler) {
+            response.writeHead(413, { 'content-type': 'application/x-amz-json-1.1' });
+            response.end(JSON.stringify({ __type: 'ValidationException', message: 'Request body is larger than 2 MB' }));
+            return;
+          }
+          const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+          const result = (await track(apiHandler({ headers, body, isBase64Encoded: false, requestContext: { http: { method: request.method, path: request.url } } }, lambdaContext('api')))) as {
+            statusCode: number;
+            headers: Record<string, string>;
+            body: string;
+          };
+          response.writeHead(result.statusCode, result.headers);
+          response.end(result.body);
+        })().catch((error: unknown) => {
+          log({ level: 'error', msg: 'api request failed', error: String(error) });
+          if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+          response.end(JSON.stringify({ __type: 'InternalFailure', message: 'Internal failure' }));
+        });
       });
-    });
-    await new Promise<void>((resolveListen, reject) => {
-      api.once('error', reject);
-      api.listen(ports.api, '127.0.0.1', () => resolveListen());
-    });
-    stoppers.push(
-      () =>
-        new Promise<void>((resolveClose) => {
-          api.closeAllConnections();
-          api.close(() => resolveClose());
-        }),
-    );
-    const apiAddress = api.address();
-    endpoints.api = `http://127.0.0.1:${typeof apiAddress === 'object' && apiAddress ? apiAddress.port : ports.api}`;
+      await new Promise<void>((resolveListen, reject) => {
+        api.once('error', reject);
+        api.listen(ports.api, '127.0.0.1', () => resolveListen());
+      });
+      stoppers.push(
+        () =>
+          new Promise<void>((resolveClose) => {
+            api.closeAllConnections();
+            api.close(() => resolveClose());
+          }),
+      );
+      const apiAddress = api.address();
+      apiPort = typeof apiAddress === 'object' && apiAddress ? apiAddress.port : ports.api;
+      endpoints.api = `http://127.0.0.1:${apiPort}`;
+      consoleHandler = await localConsole(endpoints, controlBucket);
+      stoppers.push(async () => consoleHandler?.close());
+    }
 
     // A restart with a data directory: the jobs are in the table, but the simulated instances
     // died with the previous process. EC2 would say so with state changes; so does the local

@@ -1,7 +1,8 @@
 import { describeJob, type Command } from '../command.js';
-import { CliError, UsageError } from '../context.js';
+import { UsageError } from '../context.js';
 import { JOB_NAME_OPTION, jobName } from '../flags.js';
-import { EXIT, isFinished } from '../job.js';
+import { sendInterruption, type InstanceAction } from '../interruption.js';
+import { EXIT } from '../job.js';
 
 /** `spotctl interrupt`: a synthetic spot interruption warning or rebalance recommendation, put on EventBridge for the job's current instances. */
 export const interruptCommand: Command = {
@@ -30,42 +31,22 @@ export const interruptCommand: Command = {
     if (!['terminate', 'stop', 'hibernate'].includes(action)) throw new UsageError(`--action must be terminate, stop or hibernate, got '${action}'`);
     if (values.rebalance && values.action !== undefined) throw new UsageError('--action applies to interruption warnings, not to --rebalance');
     const job = await describeJob(ctx, name);
-    const attempt = job.Attempts?.at(-1);
-    if (isFinished(job) || !attempt || attempt.EndTime !== undefined || !attempt.InstanceIds.length) {
-      throw new CliError(
-        `${name} has no running instance to interrupt (${job.TrainingJobStatus}, ${job.SecondaryStatus}${attempt && !attempt.InstanceIds.length ? ', still waiting for capacity' : ''})`,
-      );
+    const sent = await sendInterruption(ctx, job, {
+      action: action as InstanceAction,
+      rebalance: Boolean(values.rebalance),
+      ...(values['instance-id'] ? { instanceIds: values['instance-id'] as string[] } : {}),
+      ...(values.source ? { source: values.source as string } : {}),
+      ...(values['event-bus-name'] ? { eventBusName: values['event-bus-name'] as string } : {}),
+    });
+    let failed = false;
+    for (const entry of sent.entries) {
+      if (entry.errorCode) {
+        failed = true;
+        io.err(`${entry.instanceId}: PutEvents refused the event: ${entry.errorCode} ${entry.errorMessage ?? ''}\n`);
+      } else {
+        io.out(`Sent "${sent.detailType}"${values.rebalance ? '' : ` (instance-action ${action})`} for ${entry.instanceId} of ${name}, attempt ${sent.attempt}, source ${sent.source}: event ${entry.eventId}\n`);
+      }
     }
-    const wanted = (values['instance-id'] as string[] | undefined) ?? [];
-    const unknown = wanted.filter((id) => !attempt.InstanceIds.includes(id));
-    if (unknown.length) throw new CliError(`${unknown.join(', ')} is not an instance of ${name}'s current attempt ${attempt.AttemptNumber} (${attempt.InstanceIds.join(', ')})`);
-    const instances = wanted.length ? wanted : attempt.InstanceIds;
-    const [, partition = 'aws', region = ctx.region, account = ''] = /^arn:([^:]+):[^:]+:([^:]*):(\d*):/.exec(job.TrainingJobArn ?? '') ?? [];
-    const detailType = values.rebalance ? 'EC2 Instance Rebalance Recommendation' : 'EC2 Spot Instance Interruption Warning';
-    const source = (values.source as string | undefined) ?? ctx.eventSource();
-    const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
-    const events = await ctx.events();
-    try {
-      const result = await events.send(
-        new PutEventsCommand({
-          Entries: instances.map((id) => ({
-            Source: source,
-            DetailType: detailType,
-            Detail: JSON.stringify(values.rebalance ? { 'instance-id': id } : { 'instance-id': id, 'instance-action': action }),
-            Resources: [`arn:${partition}:ec2:${region}:${account}:instance/${id}`],
-            ...(values['event-bus-name'] ? { EventBusName: values['event-bus-name'] as string } : {}),
-          })),
-        }),
-      );
-      (result.Entries ?? []).forEach((entry, i) => {
-        const id = instances[i] ?? '?';
-        if (entry.ErrorCode) io.err(`${id}: PutEvents refused the event: ${entry.ErrorCode} ${entry.ErrorMessage ?? ''}\n`);
-        else io.out(`Sent "${detailType}"${values.rebalance ? '' : ` (instance-action ${action})`} for ${id} of ${name}, attempt ${attempt.AttemptNumber}, source ${source}: event ${entry.EventId}\n`);
-      });
-      if (result.FailedEntryCount) return EXIT.other;
-    } finally {
-      events.destroy();
-    }
-    return 0;
+    return failed ? EXIT.other : 0;
   },
 };
