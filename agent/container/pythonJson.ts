@@ -168,3 +168,62 @@ export function environmentValue(value: PyValue): string {
   if (value === null) return '';
   return typeof value === 'string' ? value : pythonDumps(value);
 }
+
+/** Python's `repr` of a decoded value (what `str` gives inside a list or a dict). */
+export function pythonRepr(value: PyValue): string {
+  if (value === null) return 'None';
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  if (value instanceof PyInt) return value.digits;
+  if (value instanceof PyFloat) {
+    if (Number.isNaN(value.value)) return 'nan';
+    if (!Number.isFinite(value.value)) return value.value > 0 ? 'inf' : '-inf';
+    return pythonFloat(value.value);
+  }
+  if (typeof value === 'string') {
+    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+    const body = [...value]
+      .map((ch) => {
+        if (ch === '\\') return '\\\\';
+        if (ch === quote) return `\\${quote}`;
+        if (ch === '\n') return '\\n';
+        if (ch === '\r') return '\\r';
+        if (ch === '\t') return '\\t';
+        const code = ch.codePointAt(0) as number;
+        if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, '0')}`;
+        return ch;
+      })
+      .join('');
+    return `${quote}${body}${quote}`;
+  }
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
+  return `{${Object.entries(value)
+    .map(([k, v]) => `${pythonRepr(k)}: ${pythonRepr(v)}`)
+    .join(', ')}}`;
+}
+
+/**
+ * A hyperparameter as a command-line argument, as the toolkit's `to_cmd_args` writes it:
+ * `str()` of the value, a mapping as `key=value,…` in key order, nothing for None.
+ */
+export function argumentValue(value: PyValue): string {
+  if (value === null) return '';
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value) && typeof value === 'object' && !(value instanceof PyInt) && !(value instanceof PyFloat)) {
+    return Object.keys(value)
+      .sort()
+      .map((k) => {
+        const item = value[k] as PyValue;
+        return `${k}=${typeof item === 'string' ? item : pythonRepr(item)}`;
+      })
+      .join(',');
+  }
+  return pythonRepr(value);
+}
+
+/** The toolkit's `to_cmd_args`: keys in order, `--name` (or `-n` for one letter) then the value. */
+export function commandLineArguments(hyperparameters: Record<string, PyValue>): string[] {
+  return Object.keys(hyperparameters)
+    .sort()
+    .flatMap((k) => [k.length > 1 ? `--${k}` : `-${k}`, argumentValue(hyperparameters[k] as PyValue)]);
+}

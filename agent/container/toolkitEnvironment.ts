@@ -1,6 +1,6 @@
 import type { InputChannel } from '../../shared/lifecycle/jobSpec.js';
 import type { RestoreInstruction } from '../../shared/protocol.js';
-import { decodeHyperparameter, environmentValue, PyInt, type PyValue } from './pythonJson.js';
+import { commandLineArguments, decodeHyperparameter, environmentValue, PyInt, type PyValue } from './pythonJson.js';
 
 /**
  * What SageMaker gives a training container, computed once per attempt and instance: the
@@ -87,7 +87,7 @@ export function trainingContract(input: ContractInput): Contract {
   const hps = Object.fromEntries(Object.entries(decoded).filter(([k]) => !k.startsWith('sagemaker_')));
   const frameworkParams = Object.fromEntries(Object.entries(decoded).filter(([k]) => k.startsWith('sagemaker_')));
   const program = frameworkParams.sagemaker_program;
-  const userArgs = Object.entries(hps).flatMap(([k, v]) => [`--${k}`, environmentValue(v)]);
+  const userArgs = commandLineArguments(hps);
 
   const env: Record<string, PyValue> = {
     hosts,
