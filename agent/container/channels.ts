@@ -64,10 +64,14 @@ export function splitChannelUri(uri: string): { bucket: string; prefix: string }
   return { bucket: match[1] as string, prefix: match[2] ?? '' };
 }
 
-/** The local name of a key under a prefix: below the prefix's last `/`, so `data/tr` keeps `train/a.csv` of `data/train/a.csv`. */
+/**
+ * The local name of a key under a channel's prefix: what follows the prefix, as SageMaker
+ * names it, so `s3://b/data/train` and `s3://b/data/train/` both put `data/train/a.csv` at
+ * `<channel>/a.csv`; a URI naming one object gives that object under its own name.
+ */
 export function relativePath(prefix: string, key: string): string {
-  const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-  return key.slice(base.length);
+  const rest = key.slice(prefix.length).replace(/^\/+/, '');
+  return rest === '' ? key.slice(key.lastIndexOf('/') + 1) : rest;
 }
 
 /** ShardedByS3Key: the sorted keys dealt out to the instances in turn; FullyReplicated: all of them. */
