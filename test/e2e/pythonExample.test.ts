@@ -86,6 +86,7 @@ describe('the Python example, as a SageMaker user submits it', () => {
       TrainingJobName: name,
       AlgorithmSpecification: {
         ...fit.AlgorithmSpecification,
+        TrainingInputMode: 'File',
         ContainerEntrypoint: ['python3', SCRIPT],
         MetricDefinitions: [{ Name: 'train:loss', Regex: 'train_loss=([0-9.]+)' }],
       },

@@ -30,7 +30,7 @@ beforeAll(async () => {
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   s3.middlewareStack.add(
     (next, context) => async (args) => {
-      requests.push({ command: context.commandName, input: args.input as Record<string, unknown> });
+      requests.push({ command: context.commandName ?? '', input: args.input as Record<string, unknown> });
       return next(args);
     },
     { step: 'initialize', name: 'recordRequests' },
