@@ -9,6 +9,7 @@ import { Checkpointer, type CheckpointSettings, type SyncRequest } from './check
 import { failureReason, uploadModel, uploadOutputData } from './container/artifacts.js';
 import { downloadChannels } from './container/channels.js';
 import { pullImage, type Run } from './container/ecrLogin.js';
+import { TensorBoardSync } from './container/tensorBoard.js';
 import { detectHardware, type Hardware } from './container/hardware.js';
 import { prepareWorkspace, trainingCommand, workspaceOf, type ContainerRuntime, type TrainingCommand, type Workspace } from './container/runner.js';
 import type { Imds } from './imds.js';
@@ -228,7 +229,13 @@ export class Agent {
         return fail(`ClientError: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    const sync = (request: SyncRequest) => checkpoints.sync(request);
+    const tensorBoard =
+      restore.TensorBoardOutputConfig && workspace.tensorBoardFolder && leader
+        ? new TensorBoardSync(config.s3, workspace.tensorBoardFolder, restore.TensorBoardOutputConfig, restore.TrainingJobName, restore.OutputDataConfig ?? { S3OutputPath: restore.OutputS3Uri }, transfer)
+        : undefined;
+    const sync = async (request: SyncRequest) => {
+      await Promise.all([checkpoints.sync(request), tensorBoard?.sync().catch((error: unknown) => say(`TensorBoard output not copied: ${String(error)}`))]);
+    };
     const exit = this.startTraining(command, log);
     let ended: Promise<void> | undefined;
     const end = (ending: Ending): Promise<void> => {
@@ -281,6 +288,7 @@ export class Agent {
         return 1;
       }
       await report('uploading');
+      await tensorBoard?.sync();
       if (leader) await this.uploadArtifacts(restore, workspace, transfer, say);
       await say('model uploaded; training job completed');
       await report('completed');

@@ -7,6 +7,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureReason, uploadModel, uploadOutputData } from '../../agent/container/artifacts.js';
 import { downloadChannels, type DownloadInput } from '../../agent/container/channels.js';
+import { TensorBoardSync } from '../../agent/container/tensorBoard.js';
 import { DEFAULT_TRANSFER } from '../../agent/checkpoint/settings.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
 import type { InputChannel } from '../../shared/lifecycle/jobSpec.js';
@@ -170,5 +171,21 @@ describe('the model and output, where SageMaker puts them', () => {
     const reason = await failureReason(file);
     expect(reason?.startsWith('ValueError: bad input')).toBe(true);
     expect(reason).toHaveLength(1024);
+  });
+
+  it('copies TensorBoard output as it grows, to <S3OutputPath>/<job>/tensorboard-output/', async () => {
+    const local = join(work, 'tensorboard');
+    await mkdir(join(local, 'train'), { recursive: true });
+    await writeFile(join(local, 'train/events.out.tfevents.1'), 'first');
+    await writeFile(join(local, 'hparams.json'), '{}');
+    const sync = new TensorBoardSync(s3, local, { S3OutputPath: `s3://${BUCKET}/tb`, LocalPath: '/opt/ml/output/tensorboard' }, 'tb-job', { S3OutputPath: `s3://${BUCKET}/out` }, TRANSFER);
+    expect(await sync.sync()).toBe(2);
+    expect(await sync.sync()).toBe(0);
+    await writeFile(join(local, 'train/events.out.tfevents.1'), 'first, then more');
+    expect(await sync.sync()).toBe(1);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'tb/tb-job/tensorboard-output/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(['tb/tb-job/tensorboard-output/hparams.json', 'tb/tb-job/tensorboard-output/train/events.out.tfevents.1']);
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'tb/tb-job/tensorboard-output/train/events.out.tfevents.1' }))).Body?.transformToString();
+    expect(body).toBe('first, then more');
   });
 });
