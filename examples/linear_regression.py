@@ -12,7 +12,7 @@ What it relies on, as on SageMaker:
   SM_MODEL_DIR                            where the model goes (uploaded as model.tar.gz)
   SM_OUTPUT_DATA_DIR                      other output (output.tar.gz)
   /opt/ml/output/failure                  why it failed, when it does
-  SIGTERM                                 a spot interruption or a stop: checkpoint, then exit
+  SIGTERM                                 a spot interruption or a stop: checkpoint and model, then exit
 It prints `epoch=<n> train_loss=<v> weight_error=<v>` lines for MetricDefinitions to pick up.
 Outside a container, SAGEMAKER_BASE_DIR stands for /opt/ml, as the SageMaker training toolkit reads it.
 """
@@ -46,6 +46,10 @@ def write_atomically(path, data):
         f.flush()
         os.fsync(f.fileno())
     os.replace(temporary, path)
+
+
+def save_model(model_dir, state):
+    write_atomically(os.path.join(model_dir, "model.json"), {"weights": state["weights"], "bias": state["bias"], "epochs": state["epoch"], "resumed_from": state["resumed_from"]})
 
 
 def load_rows(folder):
@@ -119,12 +123,14 @@ def main():
         while time.time() < deadline and not stop["requested"]:
             time.sleep(0.05)
         if stop["requested"]:
-            print("SIGTERM at epoch %d: checkpoint saved, exiting" % state["epoch"], flush=True)
+            # A stop or MaxRuntime: SageMaker still uploads the model folder, so the model so far goes there too.
+            save_model(model_dir, state)
+            print("SIGTERM at epoch %d: checkpoint and model saved, exiting" % state["epoch"], flush=True)
             return 0
         if not math.isfinite(loss):
             raise ValueError("the loss diverged at epoch %d; lower learning_rate (%s)" % (state["epoch"], learning_rate))
 
-    write_atomically(os.path.join(model_dir, "model.json"), {"weights": state["weights"], "bias": state["bias"], "epochs": state["epoch"], "resumed_from": state["resumed_from"]})
+    save_model(model_dir, state)
     write_atomically(os.path.join(output_dir, "training_summary.json"), {"rows": len(rows), "final_loss": loss})
     print("final train_loss=%.6f; model written to %s" % (loss, model_dir), flush=True)
     return 0

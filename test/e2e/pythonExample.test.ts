@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, type CreateTrainingJobCommandInput, type DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
+import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, StopTrainingJobCommand, type CreateTrainingJobCommandInput, type DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
 import type { LocalCloudSettings } from '../../localcloud/settings.js';
@@ -70,18 +70,23 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-describe('the Python example, as a SageMaker user submits it', () => {
-  it('downloads its channel, trains, is interrupted, resumes from its checkpoint and delivers its model', async () => {
-    // The training channel: generated CSV in the local S3.
+/** The training channel: generated CSV in the local S3, once. */
+let uploaded: Promise<void> | undefined;
+function trainingData(): Promise<void> {
+  uploaded ??= (async () => {
     const data = join(work, 'data');
     await run('python3', ['examples/make_linear_data.py', data, '4000', '4']);
     for (const file of await readdir(data)) {
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `data/linear/training/${file}`, Body: await readFile(join(data, file)) }));
     }
+  })();
+  return uploaded;
+}
 
-    const name = 'linear-regression-example';
-    const fit = JSON.parse(readFileSync('test/fixtures/sagemaker-sdk/estimator-fit-spot.json', 'utf8')) as CreateTrainingJobCommandInput;
-    const body: CreateTrainingJobCommandInput = {
+/** Estimator.fit()'s body for the example, with `container_entry_point` and the example's hyperparameters. */
+function fitBody(name: string, epochSeconds: string): CreateTrainingJobCommandInput {
+  const fit = JSON.parse(readFileSync('test/fixtures/sagemaker-sdk/estimator-fit-spot.json', 'utf8')) as CreateTrainingJobCommandInput;
+  return {
       ...fit,
       TrainingJobName: name,
       AlgorithmSpecification: {
@@ -90,11 +95,31 @@ describe('the Python example, as a SageMaker user submits it', () => {
         ContainerEntrypoint: ['python3', SCRIPT],
         MetricDefinitions: [{ Name: 'train:loss', Regex: 'train_loss=([0-9.]+)' }],
       },
-      HyperParameters: { epochs: '40', learning_rate: '0.1', batch_size: '64', epoch_seconds: '0.15' },
+      HyperParameters: { epochs: '40', learning_rate: '0.1', batch_size: '64', epoch_seconds: epochSeconds },
       InputDataConfig: (fit.InputDataConfig ?? []).map((c) => ({ ...c, DataSource: { S3DataSource: { ...c.DataSource!.S3DataSource!, S3Uri: `s3://${BUCKET}/data/linear/training` } } })),
       CheckpointConfig: { S3Uri: `s3://${BUCKET}/checkpoints/${name}` },
-    };
-    await sagemaker.send(new CreateTrainingJobCommand(body));
+  };
+}
+
+async function modelOf(name: string): Promise<{ weights: number[]; bias: number; epochs: number; resumed_from: number[] }> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `output/${name}/output/model.tar.gz` }));
+  const folder = await mkdtemp(join(work, 'model-'));
+  await writeFile(join(folder, 'model.tar.gz'), await object.Body!.transformToByteArray());
+  await run('tar', ['-xzf', join(folder, 'model.tar.gz'), '-C', folder]);
+  return JSON.parse(await readFile(join(folder, 'model.json'), 'utf8')) as Awaited<ReturnType<typeof modelOf>>;
+}
+
+const ended = (name: string) =>
+  until<DescribeTrainingJobCommandOutput>(`${name} to end`, async () => {
+    const job = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
+    return ['Completed', 'Failed', 'Stopped'].includes(job.TrainingJobStatus ?? '') ? job : undefined;
+  }, 180_000);
+
+describe('the Python example, as a SageMaker user submits it', () => {
+  it('downloads its channel, trains, is interrupted, resumes from its checkpoint and delivers its model', async () => {
+    await trainingData();
+    const name = 'linear-regression-example';
+    await sagemaker.send(new CreateTrainingJobCommand(fitBody(name, '0.15')));
 
     // Interrupted once the first attempt has a checkpoint of its own.
     const checkpointed = await until('a checkpoint of attempt 1', async () => {
@@ -106,10 +131,7 @@ describe('the Python example, as a SageMaker user submits it', () => {
         Entries: [{ Source: 'aws.ec2', DetailType: 'EC2 Spot Instance Interruption Warning', Detail: JSON.stringify({ 'instance-id': checkpointed.Attempts[0]?.InstanceIds[0], 'instance-action': 'terminate' }) }],
       }),
     );
-    const done = await until<DescribeTrainingJobCommandOutput>('the job to end', async () => {
-      const job = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-      return ['Completed', 'Failed', 'Stopped'].includes(job.TrainingJobStatus ?? '') ? job : undefined;
-    }, 180_000);
+    const done = await ended(name);
 
     expect(done.FailureReason).toBeUndefined();
     expect(done.TrainingJobStatus).toBe('Completed');
@@ -118,10 +140,7 @@ describe('the Python example, as a SageMaker user submits it', () => {
     expect(done.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${BUCKET}/output/${name}/output/model.tar.gz`);
 
     // The model the script wrote, as the agent uploaded it: it learned the weights the data was made with.
-    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `output/${name}/output/model.tar.gz` }));
-    await writeFile(join(work, 'model.tar.gz'), await object.Body!.transformToByteArray());
-    await run('tar', ['-xzf', join(work, 'model.tar.gz'), '-C', work]);
-    const model = JSON.parse(await readFile(join(work, 'model.json'), 'utf8')) as { weights: number[]; bias: number; epochs: number; resumed_from: number[] };
+    const model = await modelOf(name);
     expect(model.epochs).toBe(40);
     expect(model.resumed_from).toHaveLength(1);
     expect(model.resumed_from[0]).toBeGreaterThan(0);
@@ -131,5 +150,19 @@ describe('the Python example, as a SageMaker user submits it', () => {
     // Its other output, as output.tar.gz.
     const output = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `output/${name}/output/output.tar.gz` }));
     expect((await output.Body!.transformToByteArray()).length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('delivers the model it has when stopped, after its SIGTERM, as SageMaker does', async () => {
+    await trainingData();
+    const name = 'linear-regression-stopped';
+    await sagemaker.send(new CreateTrainingJobCommand(fitBody(name, '1')));
+    await until('a checkpoint', async () => ((await beyondSageMaker(name)).LatestCheckpoint ? true : undefined), 90_000);
+    await sagemaker.send(new StopTrainingJobCommand({ TrainingJobName: name }));
+    const done = await ended(name);
+    expect(done.TrainingJobStatus).toBe('Stopped');
+    expect(done.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${BUCKET}/output/${name}/output/model.tar.gz`);
+    const model = await until('the model of the stopped job', () => modelOf(name).catch(() => undefined), 30_000);
+    expect(model.epochs).toBeGreaterThan(0);
+    expect(model.epochs).toBeLessThan(40);
   }, 300_000);
 });
