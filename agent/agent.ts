@@ -41,6 +41,8 @@ export interface AgentConfig {
   region: string;
   /** CPUs and GPUs as the instance has them; found with nvidia-smi when not given. */
   hardware?: Hardware;
+  /** The private addresses of the attempt's instances (algo-<n>), for a container on several instances. */
+  hostAddresses?: (instanceIds: string[]) => Promise<Map<string, string>>;
   /** Pulls the training image (ECR login first); docker's own by default. */
   pullImage?: (image: string) => Promise<void>;
   logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
@@ -169,7 +171,9 @@ export class Agent {
     const transfer = config.checkpoints?.transfer ?? DEFAULT_TRANSFER;
     let command: TrainingCommand;
     try {
+      const hosts = config.runtime === 'docker' && restore.InstanceIds.length > 1 && config.hostAddresses ? await config.hostAddresses(restore.InstanceIds) : undefined;
       command = trainingCommand({
+        ...(hosts ? { hosts } : {}),
         runtime: config.runtime,
         instruction: restore,
         instanceId,

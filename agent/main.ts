@@ -1,8 +1,10 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { TRAINING_JOB_NAME } from '../shared/lifecycle/job.js';
 import { Agent } from './agent.js';
+import { hostAddresses } from './container/hosts.js';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
 import { DEFAULT_CHECKPOINT_SETTINGS } from './checkpoint/sync.js';
 import { Imds } from './imds.js';
@@ -69,6 +71,7 @@ const agent = new Agent({
   stopGraceMs: c.SPOT_TRAINING_STOP_GRACE_SECONDS * 1000,
   interruptGraceMs: c.SPOT_TRAINING_INTERRUPT_GRACE_SECONDS * 1000,
   runtime: c.SPOT_TRAINING_CONTAINER_RUNTIME,
+  hostAddresses: (ids) => hostAddresses(new EC2Client({ region: c.AWS_REGION }), ids),
   region: c.AWS_REGION,
   checkpoints: {
     transfer: {

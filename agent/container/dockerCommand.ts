@@ -20,6 +20,8 @@ export interface DockerRunInput {
   /** Bytes of /dev/shm. */
   shmBytes: number;
   networkIsolation: boolean;
+  /** `algo-<n>` → private address, for a job on several instances. */
+  hosts?: ReadonlyMap<string, string>;
 }
 
 /** Half the instance's memory, at least 1 GiB: PyTorch's DataLoader workers share batches through /dev/shm. */
@@ -34,6 +36,7 @@ export function dockerRunArgs(input: DockerRunInput): string[] {
   args.push(`--shm-size=${input.shmBytes}b`);
   // SageMaker's containers resolve algo-<n> on the job's network; here each host's name is in /etc/hosts of the instance, which host networking shares.
   args.push('--network', input.networkIsolation ? 'none' : 'host');
+  for (const [name, address] of input.hosts ?? []) args.push('--add-host', `${name}:${address}`);
   for (const name of input.environmentNames) args.push('-e', name);
   const [executable, ...entrypointRest] = input.entrypoint ?? [];
   if (executable !== undefined) args.push('--entrypoint', executable);

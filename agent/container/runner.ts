@@ -80,6 +80,8 @@ export interface CommandInput {
   region: string;
   /** The agent's own environment: a process inherits it (PATH, HOME); docker needs it to run. */
   baseEnv: Record<string, string>;
+  /** `algo-<n>` → private address of each instance of a multi-instance job. */
+  hosts?: ReadonlyMap<string, string>;
 }
 
 /** This product's own variables beside SageMaker's: which attempt runs, and which checkpoint it was restored from. */
@@ -135,6 +137,7 @@ export function trainingCommand(input: CommandInput): TrainingCommand {
     gpus: input.hardware.gpus,
     shmBytes: shmSizeFor(totalmem()),
     networkIsolation: instruction.EnableNetworkIsolation === true,
+    ...(input.hosts ? { hosts: input.hosts } : {}),
   });
   return { file: 'docker', args: dockerArgs, env: { ...input.baseEnv, ...contract.environment }, contract };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { dockerRunArgs, shmSizeFor } from '../../../agent/container/dockerCommand.js';
 import { ecrRegistryOf, pullImage, type Run } from '../../../agent/container/ecrLogin.js';
 import { countGpus } from '../../../agent/container/hardware.js';
+import { hostAddresses } from '../../../agent/container/hosts.js';
 import { decodeHyperparameter, environmentValue, pythonDumps, pythonFloat, pythonLoads } from '../../../agent/container/pythonJson.js';
 import { trainingCommand, workspaceOf } from '../../../agent/container/runner.js';
 import { trainingContract } from '../../../agent/container/toolkitEnvironment.js';
@@ -202,6 +203,18 @@ describe('docker run, as SageMaker starts a training image', () => {
     expect(args).toContain('/checkpoints:/checkpoints');
     expect(args[args.indexOf('--entrypoint') + 1]).toBe('python3');
     expect(args.slice(args.indexOf('python:3.11'))).toEqual(['python:3.11', '-u', 'train.py', '--epochs', '3']);
+  });
+  it('makes algo-1…algo-N resolvable at the private addresses of the attempt’s instances, in their order', async () => {
+    const ec2 = {
+      send: async () => ({
+        Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000000b', PrivateIpAddress: '10.0.1.7' }] }, { Instances: [{ InstanceId: 'i-0000000000000000a', PrivateIpAddress: '10.0.0.5' }] }],
+      }),
+    } as never;
+    const hosts = await hostAddresses(ec2, ['i-0000000000000000a', 'i-0000000000000000b']);
+    expect([...hosts]).toEqual([['algo-1', '10.0.0.5'], ['algo-2', '10.0.1.7']]);
+    const inst = instruction();
+    const command = trainingCommand({ runtime: 'docker', instruction: inst, instanceId: 'i-0000000000000000b', workspace: workspaceOf('/', inst), hardware: { cpus: 8, gpus: 0 }, region: 'us-east-1', baseEnv: {}, hosts });
+    expect(command.args.join(' ')).toContain('--add-host algo-1:10.0.0.5 --add-host algo-2:10.0.1.7');
   });
   it('gives /dev/shm half the memory, at least 1 GiB', () => {
     expect(shmSizeFor(64 * 1024 ** 3)).toBe(32 * 1024 ** 3);
