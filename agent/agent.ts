@@ -9,6 +9,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
 import { Checkpointer, type CheckpointSettings, type SyncRequest } from './checkpoint/sync.js';
 import type { Imds } from './imds.js';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { AttemptMetrics } from './attemptMetrics.js';
 
 /**
  * The agent on a training instance. It finds its attempt's restore instruction in the control
@@ -33,6 +35,8 @@ export interface AgentConfig {
   logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
   /** Part size, concurrency, retention, deadlines of checkpoints; defaults in agent/checkpoint/sync.ts. */
   checkpoints?: CheckpointSettings;
+  /** Where MetricDefinitions' values go besides the reports; none: reports only. */
+  cloudwatch?: CloudWatchClient;
   print?: (line: string) => void;
 }
 
@@ -101,6 +105,7 @@ export class Agent {
   private training?: ChildProcess;
   private ending?: Ending;
   private readonly seenRequests = new Set<string>();
+  private metrics?: AttemptMetrics;
 
   constructor(private readonly config: AgentConfig) {}
 
@@ -117,13 +122,14 @@ export class Agent {
     const leader = restore.InstanceIds[0] === instanceId;
     const log = new LogSink(config, attempt, instanceId);
     const say = (text: string) => log.line(`[agent] ${text}`);
+    const metrics = (this.metrics = new AttemptMetrics({ restore, instanceId, leader, s3: config.s3, controlBucket: config.controlBucket, ...(config.cloudwatch ? { cloudwatch: config.cloudwatch } : {}), say }));
     const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
       if (!leader) return;
       await config.s3.send(
         new PutObjectCommand({
           Bucket: config.controlBucket,
           Key: reportKey(config.jobName, attempt, phase),
-          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...body }),
+          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...metrics.reportBody(), ...body }),
           ContentType: 'application/json',
         }),
       );
@@ -175,6 +181,7 @@ export class Agent {
         const killer = setTimeout(() => this.training?.kill('SIGKILL'), config.stopGraceMs);
         await exit;
         clearTimeout(killer);
+        await metrics.reportEnded().catch((error: unknown) => say(`metrics report failed: ${String(error)}`));
         const deadline = ending.kind === 'interrupted' && ending.endsAt !== undefined ? checkpoints.deadlineFor(ending.endsAt) : undefined;
         await sync({ trigger: 'final', why: `final, ${ending.kind}`, ...(deadline !== undefined ? { deadline } : {}) }).catch((error: unknown) =>
           say(`final checkpoint failed: ${String(error)}`),
@@ -189,7 +196,7 @@ export class Agent {
     }, config.pollIntervalMs);
     // Once the attempt is ending, only the final checkpoint is taken.
     const syncer = setInterval(() => void (this.ending ? Promise.resolve() : sync({ trigger: 'periodic', why: 'periodic' })).catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
-    const flusher = setInterval(() => void log.flush().catch(() => undefined), Math.max(1000, config.pollIntervalMs));
+    const flusher = setInterval(() => void Promise.all([log.flush().catch(() => undefined), metrics.flush()]), Math.max(1000, config.pollIntervalMs));
     const code = await exit;
     clearInterval(syncer);
     // An ending under way finishes its final checkpoint before anything else.
@@ -215,7 +222,7 @@ export class Agent {
       await report('completed');
       return 0;
     } finally {
-      await log.flush().catch(() => undefined);
+      await Promise.all([log.flush().catch(() => undefined), metrics.flush()]);
     }
   }
 
@@ -269,9 +276,16 @@ export class Agent {
       stream?.on('data', (chunk: Buffer) => {
         const lines = (rest + chunk.toString()).split('\n');
         rest = lines.pop() ?? '';
-        for (const line of lines) void log.line(line);
+        for (const line of lines) {
+          this.metrics?.line(line);
+          void log.line(line);
+        }
       });
-      stream?.on('end', () => rest && void log.line(rest));
+      stream?.on('end', () => {
+        if (!rest) return;
+        this.metrics?.line(rest);
+        void log.line(rest);
+      });
     };
     forward(child.stdout);
     forward(child.stderr);
