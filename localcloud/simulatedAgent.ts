@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   checkpointFolder,
   logKey,
@@ -33,6 +34,8 @@ import { AttemptMetrics } from '../agent/attemptMetrics.js';
  */
 export interface SimulatedAgentsOptions {
   s3: S3Client;
+  /** Where the MetricDefinitions' values go, as the real agent puts them; none: the reports only. */
+  cloudwatch?: CloudWatchClient;
   controlBucket: string;
   settings: LocalCloudSettings;
   simulator: Ec2Simulator;
@@ -100,7 +103,7 @@ export class SimulatedAgents {
     if (!world) throw new Error(`no simulated behaviour for instance type ${type}`);
     const logFile = join(this.options.logDir, job, `attempt-${attempt}`, `${instanceId}.log`);
     await mkdir(dirname(logFile), { recursive: true });
-    const metrics = new AttemptMetrics({ restore, instanceId, leader, s3, controlBucket });
+    const metrics = new AttemptMetrics({ restore, instanceId, leader, s3, controlBucket, ...(this.options.cloudwatch ? { cloudwatch: this.options.cloudwatch } : {}) });
     const say = (line: string) => {
       metrics.line(line);
       return appendFile(logFile, `${new Date().toISOString()} ${line}\n`);
@@ -109,6 +112,7 @@ export class SimulatedAgents {
     // one); a failed upload is logged and never stops training.
     let uploading: Promise<void> = Promise.resolve();
     const uploadLog = () => {
+      void metrics.flush();
       uploading = uploading.then(async () => {
         try {
           const body = await readFile(logFile, 'utf8');
