@@ -4,10 +4,14 @@ import { dirname, join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { logKey, parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
-import { parseS3Uri } from '../shared/s3uri.js';
-import { Upload } from '@aws-sdk/lib-storage';
-import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
+import { DEFAULT_TRANSFER, type TransferSettings } from './checkpoint/settings.js';
 import { Checkpointer, type CheckpointSettings, type SyncRequest } from './checkpoint/sync.js';
+import { failureReason, uploadModel, uploadOutputData } from './container/artifacts.js';
+import { downloadChannels } from './container/channels.js';
+import { pullImage, type Run } from './container/ecrLogin.js';
+import { TensorBoardSync } from './container/tensorBoard.js';
+import { detectHardware, type Hardware } from './container/hardware.js';
+import { prepareWorkspace, trainingCommand, workspaceOf, type ContainerRuntime, type TrainingCommand, type Workspace } from './container/runner.js';
 import type { Imds } from './imds.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AttemptMetrics } from './attemptMetrics.js';
@@ -30,8 +34,19 @@ export interface AgentConfig {
   root: string;
   pollIntervalMs: number;
   syncIntervalMs: number;
-  /** How long the training process has to exit after SIGTERM before it is killed. */
+  /** How long the training process has to exit after SIGTERM before it is killed (SageMaker: 120 s). */
   stopGraceMs: number;
+  /** The same at a spot interruption, which leaves two minutes in all for it and the final checkpoint. */
+  interruptGraceMs?: number;
+  /** The training image in a container, or the job's ContainerEntrypoint as a process (agent/container/runner.ts). */
+  runtime: ContainerRuntime;
+  region: string;
+  /** CPUs and GPUs as the instance has them; found with nvidia-smi when not given. */
+  hardware?: Hardware;
+  /** The private addresses of the attempt's instances (algo-<n>), for a container on several instances. */
+  hostAddresses?: (instanceIds: string[]) => Promise<Map<string, string>>;
+  /** Pulls the training image (ECR login first); docker's own by default. */
+  pullImage?: (image: string) => Promise<void>;
   logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
   /** Part size, concurrency, retention, deadlines of checkpoints; defaults in agent/checkpoint/sync.ts. */
   checkpoints?: CheckpointSettings;
@@ -42,6 +57,21 @@ export interface AgentConfig {
 
 /** How the attempt ends; `endsAt`: when the instance goes (an interruption notice's time), which the final checkpoint races. */
 type Ending = { kind: 'interrupted'; source: string; endsAt?: number } | { kind: 'stopped'; source: string };
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+/** Runs a command to its end, its input from `stdin`, keeping the end of its output for errors. */
+const runQuietly: Run = (file, args, stdin) =>
+  new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2048));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (error) => resolve({ code: 127, output: error.message }));
+    child.on('exit', (code) => resolve({ code: code ?? 1, output }));
+    child.stdin.end(stdin ?? '');
+  });
 
 /** EC2 gives two minutes between the interruption warning and the instance's end. */
 const SPOT_NOTICE_MS = 120_000;
@@ -120,6 +150,7 @@ export class Agent {
     const restore = await this.awaitRestore(instanceId);
     const attempt = restore.Attempt;
     const leader = restore.InstanceIds[0] === instanceId;
+    const hostIndex = Math.max(0, restore.InstanceIds.indexOf(instanceId));
     const log = new LogSink(config, attempt, instanceId);
     const say = (text: string) => log.line(`[agent] ${text}`);
     const metrics = (this.metrics = new AttemptMetrics({ restore, instanceId, leader, s3: config.s3, controlBucket: config.controlBucket, ...(config.cloudwatch ? { cloudwatch: config.cloudwatch } : {}), say }));
@@ -134,23 +165,53 @@ export class Agent {
         }),
       );
     };
-    const localPath = this.path(restore.CheckpointLocalPath ?? '/opt/ml/checkpoints');
-    const modelDir = this.path('/opt/ml/model');
-    await mkdir(localPath, { recursive: true });
-    await mkdir(modelDir, { recursive: true });
+    const fail = async (reason: string, exitCode?: number) => {
+      await say(reason);
+      await report('failed', { Reason: reason, ...(exitCode !== undefined ? { ExitCode: exitCode } : {}) });
+      await log.flush().catch(() => undefined);
+      return 1;
+    };
+
+    // The training contract: /opt/ml as SageMaker lays it out, the config files, the environment.
+    const workspace = workspaceOf(config.root, restore);
+    const transfer = config.checkpoints?.transfer ?? DEFAULT_TRANSFER;
+    let command: TrainingCommand;
+    try {
+      const hosts = config.runtime === 'docker' && restore.InstanceIds.length > 1 && config.hostAddresses ? await config.hostAddresses(restore.InstanceIds) : undefined;
+      command = trainingCommand({
+        ...(hosts ? { hosts } : {}),
+        runtime: config.runtime,
+        instruction: restore,
+        instanceId,
+        workspace,
+        hardware: config.hardware ?? (await detectHardware()),
+        region: config.region,
+        baseEnv: process.env as Record<string, string>,
+      });
+      await prepareWorkspace(workspace, command.contract);
+    } catch (error) {
+      return fail(`ClientError: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    await say(`${command.contract.currentHost} of ${command.contract.hosts.length} (${instanceId}), attempt ${attempt}`);
 
     const checkpoints = new Checkpointer({
       s3: config.s3,
       controlBucket: config.controlBucket,
       instruction: restore,
       instanceId,
-      localPath,
+      localPath: workspace.checkpointFolder,
       leader,
       ...(config.checkpoints ? { settings: config.checkpoints } : {}),
       say,
     });
-    // Downloading: the latest complete checkpoint (or, if it is damaged, the newest intact one before it).
-    if (restore.Checkpoint) {
+    // Downloading: the latest complete checkpoint (or, if it is damaged, the newest intact one
+    // before it) and the input channels, side by side.
+    const restoring = (async () => {
+      if (!restore.Checkpoint) {
+        await checkpoints.restore();
+        await say('no checkpoint to restore: starting from scratch');
+        return;
+      }
       try {
         const restored = await checkpoints.restore();
         const manifest = restored?.manifest;
@@ -158,34 +219,53 @@ export class Agent {
           `restored checkpoint ${manifest?.CheckpointId} (${manifest?.Files.length} files, ${restored?.bytes} bytes in ${((restored?.durationMs ?? 0) / 1000).toFixed(1)} s) into ${restore.CheckpointLocalPath}`,
         );
       } catch (error) {
-        await say(`restoring checkpoint ${restore.Checkpoint.Id} failed: ${String(error)}`);
-        await report('failed', { Reason: `CheckpointRestoreError: ${error instanceof Error ? error.message : String(error)}` });
-        await log.flush().catch(() => undefined);
-        return 1;
+        throw new Error(`CheckpointRestoreError: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
-    } else {
-      await checkpoints.restore();
-      await say('no checkpoint to restore: starting from scratch');
+    })();
+    const downloading = this.downloadChannels(restore, hostIndex, workspace, transfer, say);
+    const [restored, downloaded] = await Promise.allSettled([restoring, downloading]);
+    for (const outcome of [restored, downloaded]) {
+      if (outcome.status === 'rejected') return fail(outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
     }
     await report('downloaded');
 
     // Training.
-    const sync = (request: SyncRequest) => checkpoints.sync(request);
-    const exit = this.startTraining(restore, instanceId, localPath, modelDir, log);
+    const image = restore.AlgorithmSpecification?.TrainingImage ?? restore.TrainingImage;
+    if (config.runtime === 'docker' && image) {
+      try {
+        await say(`pulling ${image}`);
+        await (config.pullImage ?? ((name: string) => pullImage(name, runQuietly)))(image);
+      } catch (error) {
+        return fail(`ClientError: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const tensorBoard =
+      restore.TensorBoardOutputConfig && workspace.tensorBoardFolder && leader
+        ? new TensorBoardSync(config.s3, workspace.tensorBoardFolder, restore.TensorBoardOutputConfig, restore.TrainingJobName, restore.OutputDataConfig ?? { S3OutputPath: restore.OutputS3Uri }, transfer)
+        : undefined;
+    const sync = async (request: SyncRequest) => {
+      await Promise.all([checkpoints.sync(request), tensorBoard?.sync().catch((error: unknown) => say(`TensorBoard output not copied: ${String(error)}`))]);
+    };
+    const exit = this.startTraining(command, log);
     let ended: Promise<void> | undefined;
     const end = (ending: Ending): Promise<void> => {
       ended ??= (async () => {
         this.ending = ending;
         await say(`${ending.kind === 'interrupted' ? 'spot interruption' : 'stop requested'} (${ending.source}): stopping training for a final checkpoint`);
         this.training?.kill('SIGTERM');
-        const killer = setTimeout(() => this.training?.kill('SIGKILL'), config.stopGraceMs);
+        // A stopped job's container has SageMaker's 120 seconds; an interrupted one less, so that the final checkpoint makes it.
+        const grace = ending.kind === 'stopped' ? config.stopGraceMs : Math.min(config.stopGraceMs, config.interruptGraceMs ?? config.stopGraceMs);
+        const killer = setTimeout(() => this.training?.kill('SIGKILL'), grace);
         await exit;
         clearTimeout(killer);
         await metrics.reportEnded().catch((error: unknown) => say(`metrics report failed: ${String(error)}`));
         const deadline = ending.kind === 'interrupted' && ending.endsAt !== undefined ? checkpoints.deadlineFor(ending.endsAt) : undefined;
-        await sync({ trigger: 'final', why: `final, ${ending.kind}`, ...(deadline !== undefined ? { deadline } : {}) }).catch((error: unknown) =>
+        const finalCheckpoint = sync({ trigger: 'final', why: `final, ${ending.kind}`, ...(deadline !== undefined ? { deadline } : {}) }).catch((error: unknown) =>
           say(`final checkpoint failed: ${String(error)}`),
         );
+        // As SageMaker does, a stopped job (by request or at MaxRuntime) still delivers its model.
+        const artifacts = ending.kind === 'stopped' && leader ? this.uploadArtifacts(restore, workspace, transfer, say).catch((error: unknown) => say(`model upload failed: ${String(error)}`)) : undefined;
+        await Promise.all([finalCheckpoint, artifacts]);
       })();
       return ended;
     };
@@ -212,18 +292,57 @@ export class Agent {
         return 0;
       }
       if (code !== 0) {
+        // SageMaker's FailureReason is what the algorithm wrote to /opt/ml/output/failure, else the end of its output.
+        const written = await failureReason(workspace.failureFile);
         await say(`training command exited with code ${code}`);
-        await report('failed', { ExitCode: code, Reason: log.lastLines() });
+        await report('failed', { ExitCode: code, Reason: written ?? log.lastLines() });
         return 1;
       }
       await report('uploading');
-      await this.uploadModel(restore, modelDir);
+      await tensorBoard?.sync();
+      if (leader) await this.uploadArtifacts(restore, workspace, transfer, say);
       await say('model uploaded; training job completed');
       await report('completed');
       return 0;
     } finally {
       await Promise.all([log.flush().catch(() => undefined), metrics.flush()]);
     }
+  }
+
+  /** File-mode channels into /opt/ml/input/data/<channel>, with progress in the log every few seconds. */
+  private async downloadChannels(restore: RestoreInstruction, hostIndex: number, workspace: Workspace, transfer: TransferSettings, say: (text: string) => Promise<void>): Promise<void> {
+    const channels = restore.InputDataConfig ?? [];
+    if (!channels.length) return;
+    let lastSaid = 0;
+    const result = await downloadChannels({
+      s3: this.config.s3,
+      channels,
+      hostIndex,
+      hostCount: restore.ResourceConfig?.InstanceCount ?? restore.InstanceIds.length,
+      channelDir: workspace.channelFolder,
+      stateFile: this.path(`/var/lib/spot-training/${this.config.jobName}.channels.json`),
+      transfer,
+      onProgress: (p) => {
+        if (Date.now() - lastSaid < 5000 || p.files === p.totalFiles) return;
+        lastSaid = Date.now();
+        void say(`downloading input data: ${p.files} of ${p.totalFiles} files, ${mib(p.bytes)} of ${mib(p.totalBytes)} MiB`);
+      },
+    }).catch((error: unknown) => {
+      throw new Error(`ClientError: Data download failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    });
+    await say(
+      `input data downloaded: ${result.totalFiles} files, ${mib(result.totalBytes)} MiB in ${(result.durationMs / 1000).toFixed(1)} s` +
+        (result.keptFiles ? ` (${result.keptFiles} already on this instance)` : ''),
+    );
+  }
+
+  /** /opt/ml/model and /opt/ml/output/data where SageMaker puts them. */
+  private async uploadArtifacts(restore: RestoreInstruction, workspace: Workspace, transfer: TransferSettings, say: (text: string) => Promise<void>): Promise<void> {
+    const target = { s3: this.config.s3, output: restore.OutputDataConfig ?? { S3OutputPath: restore.OutputS3Uri }, jobName: restore.TrainingJobName, transfer };
+    const model = await uploadModel(target, workspace.modelFolder);
+    await say(`model artifacts: ${model}`);
+    const output = await uploadOutputData(target, workspace.outputDataFolder);
+    if (output) await say(`output data: ${output}`);
   }
 
   /** The control plane's requests and the instance metadata's spot notice; the first of the two wins. */
@@ -247,29 +366,8 @@ export class Agent {
     }
   }
 
-  private startTraining(restore: RestoreInstruction, instanceId: string, localPath: string, modelDir: string, log: LogSink): Promise<number> {
-    const hosts = restore.InstanceIds;
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      ...restore.Environment,
-      // SageMaker's names, so scripts written for SageMaker find their way.
-      SM_MODEL_DIR: modelDir,
-      SM_OUTPUT_DATA_DIR: this.path('/opt/ml/output/data'),
-      SM_CHECKPOINT_DIR: localPath,
-      SM_HPS: JSON.stringify(restore.HyperParameters),
-      SM_CURRENT_HOST: instanceId,
-      SM_HOSTS: JSON.stringify(hosts),
-      SM_NUM_HOSTS: String(hosts.length),
-      SPOT_TRAINING_JOB: restore.TrainingJobName,
-      SPOT_TRAINING_ATTEMPT: String(restore.Attempt),
-      SPOT_TRAINING_CHECKPOINT_DIR: localPath,
-      ...(restore.Checkpoint ? { SPOT_TRAINING_RESTORED_CHECKPOINT: restore.Checkpoint.Id } : {}),
-    };
-    for (const [k, v] of Object.entries(restore.HyperParameters)) env[`SM_HP_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = v;
-    const [command, ...args] = restore.Command.length
-      ? restore.Command
-      : ['docker', 'run', '--rm', '--network', 'host', '-v', `${localPath}:${localPath}`, '-v', `${modelDir}:/opt/ml/model`, ...Object.keys(env).filter((k) => k.startsWith('SM_') || k.startsWith('SPOT_TRAINING_')).flatMap((k) => ['-e', k]), restore.TrainingImage ?? ''];
-    const child = spawn(command ?? 'true', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  private startTraining(command: TrainingCommand, log: LogSink): Promise<number> {
+    const child = spawn(command.file, command.args, { env: command.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.training = child;
     const forward = (stream: NodeJS.ReadableStream | null) => {
       let rest = '';
@@ -291,32 +389,11 @@ export class Agent {
     forward(child.stderr);
     return new Promise((resolve) => {
       child.on('error', (error) => {
-        void log.line(`[agent] cannot start ${command}: ${error.message}`);
+        void log.line(`[agent] cannot start ${command.file}: ${error.message}`);
         resolve(127);
       });
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
     });
-  }
-
-  /** `SM_MODEL_DIR` as model.tar.gz: tar's output streamed into a multipart upload, never on disk or whole in memory. */
-  private async uploadModel(restore: RestoreInstruction, modelDir: string): Promise<void> {
-    const tar = spawn('tar', ['-cz', '-C', modelDir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    tar.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-1024)));
-    const exited = new Promise<number>((resolve) => {
-      tar.on('exit', (c) => resolve(c ?? 1));
-      tar.on('error', () => resolve(127));
-    });
-    const output = parseS3Uri(restore.OutputS3Uri);
-    const transfer = this.config.checkpoints?.transfer ?? DEFAULT_TRANSFER;
-    const upload = new Upload({
-      client: this.config.s3,
-      params: { Bucket: output.bucket, Key: `${output.prefix}${restore.TrainingJobName}/output/model.tar.gz`, Body: tar.stdout, ChecksumAlgorithm: 'SHA256' },
-      partSize: transfer.partSizeBytes,
-      queueSize: transfer.partConcurrency,
-    });
-    const [code] = await Promise.all([exited, upload.done()]);
-    if (code !== 0) throw new Error(`tar of ${modelDir} failed with code ${code}: ${stderr.trim()}`);
   }
 
   /** Attempts this instance has run, kept on its disk: a stopped instance that returns must not run one again. */

@@ -1,9 +1,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { TRAINING_JOB_NAME } from '../shared/lifecycle/job.js';
 import { Agent } from './agent.js';
+import { hostAddresses } from './container/hosts.js';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
 import { DEFAULT_CHECKPOINT_SETTINGS } from './checkpoint/sync.js';
 import { Imds } from './imds.js';
@@ -16,7 +18,9 @@ import { Imds } from './imds.js';
  *   SPOT_TRAINING_LOG_DIR        or a folder, mirrored to the control bucket (locally)
  *   SPOT_TRAINING_POLL_SECONDS   control requests and the spot notice, default 5
  *   SPOT_TRAINING_SYNC_SECONDS   periodic checkpoint sync, default 300
- *   SPOT_TRAINING_STOP_GRACE_SECONDS  time the training process gets after SIGTERM, default 90
+ *   SPOT_TRAINING_STOP_GRACE_SECONDS  time the training process gets after SIGTERM when stopped, default 120 (SageMaker's)
+ *   SPOT_TRAINING_INTERRUPT_GRACE_SECONDS  the same at a spot interruption, default 90 (the final checkpoint needs the rest)
+ *   SPOT_TRAINING_CONTAINER_RUNTIME   docker (the TrainingImage, default) or process (ContainerEntrypoint as a process; the local cloud)
  *   SPOT_TRAINING_ROOT           prefix for /opt/ml paths, default /
  *   SPOT_TRAINING_CHECKPOINT_RETENTION       complete checkpoints kept, default 3 (a job's Environment overrides)
  *   SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS   LocalPath empty this long is reported, default 1800 (likewise)
@@ -35,7 +39,9 @@ const env = z
     SPOT_TRAINING_LOG_DIR: z.string().default('/var/log/spot-training'),
     SPOT_TRAINING_POLL_SECONDS: z.coerce.number().positive().default(5),
     SPOT_TRAINING_SYNC_SECONDS: z.coerce.number().positive().default(300),
-    SPOT_TRAINING_STOP_GRACE_SECONDS: z.coerce.number().positive().default(90),
+    SPOT_TRAINING_STOP_GRACE_SECONDS: z.coerce.number().positive().default(120),
+    SPOT_TRAINING_INTERRUPT_GRACE_SECONDS: z.coerce.number().positive().default(90),
+    SPOT_TRAINING_CONTAINER_RUNTIME: z.enum(['docker', 'process']).default('docker'),
     SPOT_TRAINING_ROOT: z.string().default('/'),
     SPOT_TRAINING_CHECKPOINT_RETENTION: z.coerce.number().int().min(1).default(DEFAULT_CHECKPOINT_SETTINGS.retention),
     SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS: z.coerce.number().positive().default(DEFAULT_CHECKPOINT_SETTINGS.emptyAfterMs / 1000),
@@ -68,6 +74,10 @@ const agent = new Agent({
   pollIntervalMs: c.SPOT_TRAINING_POLL_SECONDS * 1000,
   syncIntervalMs: c.SPOT_TRAINING_SYNC_SECONDS * 1000,
   stopGraceMs: c.SPOT_TRAINING_STOP_GRACE_SECONDS * 1000,
+  interruptGraceMs: c.SPOT_TRAINING_INTERRUPT_GRACE_SECONDS * 1000,
+  runtime: c.SPOT_TRAINING_CONTAINER_RUNTIME,
+  hostAddresses: (ids) => hostAddresses(new EC2Client({ region: c.AWS_REGION }), ids),
+  region: c.AWS_REGION,
   checkpoints: {
     transfer: {
       partSizeBytes: c.SPOT_TRAINING_PART_SIZE_MIB * 1024 * 1024,

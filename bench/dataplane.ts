@@ -107,7 +107,10 @@ export async function runDataplane(options: { quick: boolean; log: (line: string
     const version = (versionOut.stdout.trim() || versionOut.stderr.trim()).split(' ')[0] ?? 'aws-cli';
     const aws = async (cliArgs: string[]) => {
       const start = performance.now();
-      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'aws', '--endpoint-url', endpoint, '--only-show-errors', ...cliArgs], { env, maxBuffer: 64 * MiB });
+      // No read timeout, as the SDK the agent uses has none: s3rver assembles a 5 GiB multipart
+      // upload on CompleteMultipartUpload for longer than the CLI's default 60 s, and the CLI's
+      // retry of the completion then fails because the parts are already gone.
+      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'aws', '--endpoint-url', endpoint, '--only-show-errors', '--cli-read-timeout', '0', ...cliArgs], { env, maxBuffer: 64 * MiB });
       const rss = Number(/maxrss=(\d+)/.exec(stderr)?.[1]);
       const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
       return { seconds: (performance.now() - start) / 1000, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN, ...(Number.isFinite(rss) ? { peakRssMiB: rss / 1024 } : {}) };

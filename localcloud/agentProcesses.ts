@@ -55,7 +55,10 @@ export class AgentProcesses {
         SPOT_TRAINING_LOG_DIR: this.options.logDir,
         SPOT_TRAINING_POLL_SECONDS: String(Math.max(0.05, this.scaled(5))),
         SPOT_TRAINING_SYNC_SECONDS: String(Math.max(0.1, this.scaled(world?.checkpointEverySeconds ?? 300))),
-        SPOT_TRAINING_STOP_GRACE_SECONDS: String(Math.max(1, this.scaled(90))),
+        SPOT_TRAINING_STOP_GRACE_SECONDS: String(Math.max(1, this.scaled(120))),
+        SPOT_TRAINING_INTERRUPT_GRACE_SECONDS: String(Math.max(1, this.scaled(90))),
+        // No container engine here: the job's ContainerEntrypoint runs as a process, /opt/ml a folder of the instance's.
+        SPOT_TRAINING_CONTAINER_RUNTIME: 'process',
         AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
       },
       // From the repository, so that `--import tsx` resolves.
@@ -81,7 +84,7 @@ export class AgentProcesses {
     const agent = this.agents.get(instanceId);
     if (!agent) return;
     agent.child.kill('SIGTERM');
-    const timer = setTimeout(() => agent.child.kill('SIGKILL'), Math.max(3000, this.scaled(110) * 1000));
+    const timer = setTimeout(() => agent.child.kill('SIGKILL'), Math.max(3000, this.scaled(300) * 1000));
     await agent.exited;
     clearTimeout(timer);
   }

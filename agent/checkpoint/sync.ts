@@ -1,4 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { encryption } from '../container/artifacts.js';
 import { checkpointFolder, checkpointOutcomeKey, type CheckpointOutcomeBody, type CheckpointOutcomeStatus, type RestoreInstruction } from '../../shared/protocol.js';
 import { parseS3Uri } from '../../shared/s3uri.js';
 import { CHECKPOINT_OVERDUE_VARIABLE, DEFAULT_CHECKPOINT_OVERDUE_SECONDS } from '../../shared/lifecycle/checkpointHealth.js';
@@ -155,7 +156,7 @@ export class Checkpointer {
         });
       }
       const result = await uploadCheckpoint({
-        target: { s3: options.s3, ...target },
+        target: { s3: options.s3, ...target, encryption: encryption(options.instruction.OutputDataConfig ?? { S3OutputPath: options.instruction.OutputS3Uri }) },
         snapshot,
         sequence,
         ...(this.previous ? { previous: this.previous } : {}),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CheckpointFileUnstableError, CheckpointKeyTooLongError, UploadChecksumMismatchError } from './errors.js';
 import { checkpointId, FILES_FOLDER, MANIFEST_VERSION, partSizeFor, S3_MAX_KEY_BYTES, S3Sha256, type Manifest, type ManifestFile, type SyncTrigger } from './manifest.js';
@@ -14,6 +14,8 @@ import { MANIFEST_NAME } from '../../shared/protocol.js';
 export interface CheckpointTarget {
   s3: S3Client;
   bucket: string;
+  /** SSE-KMS under the job's OutputDataConfig.KmsKeyId, on every object written. */
+  encryption?: Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'>;
   /** The job's folder, ending in `/`. */
   jobFolder: string;
 }
@@ -107,6 +109,7 @@ export async function uploadCheckpoint(input: UploadInput): Promise<UploadResult
       Body: body,
       ContentType: 'application/json',
       ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+      ...target.encryption,
     }),
   );
   return { manifest, manifestKey, reusedFiles, retakenFiles };
@@ -181,7 +184,7 @@ async function uploadObject(target: CheckpointTarget, key: string, path: string,
     const body = buffer.subarray(0, Math.min(read, size));
     const parts = watchParts(target.s3, key);
     try {
-      const result = await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentLength: body.length }));
+      const result = await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentLength: body.length, ...target.encryption }));
       const checksum = { Checksum: (parts.single ?? createHash('sha256').update(body).digest()).toString('base64'), ChecksumType: 'FULL_OBJECT' as const };
       verify(key, checksum.Checksum, result.ChecksumSHA256);
       progress(body.length);
@@ -194,7 +197,7 @@ async function uploadObject(target: CheckpointTarget, key: string, path: string,
   const source = createReadStream(path, { highWaterMark: READ_CHUNK });
   const upload = new Upload({
     client: target.s3,
-    params: { Bucket: target.bucket, Key: key, Body: source, ChecksumAlgorithm: 'SHA256' },
+    params: { Bucket: target.bucket, Key: key, Body: source, ChecksumAlgorithm: 'SHA256', ...target.encryption },
     partSize,
     queueSize: settings.partConcurrency,
     leavePartsOnError: false,

@@ -21,10 +21,15 @@ export function secondaryStatusTransitions(job: JobRecord) {
   });
 }
 
+/** Where the agent delivers /opt/ml/model: model.tar.gz, or a folder of files with CompressionType NONE. */
 export function modelArtifactsUri(job: JobRecord): string {
   const base = job.Spec.OutputDataConfig.S3OutputPath;
-  return `${base.endsWith('/') ? base : `${base}/`}${job.TrainingJobName}/output/model.tar.gz`;
+  const folder = `${base.endsWith('/') ? base : `${base}/`}${job.TrainingJobName}/output/`;
+  return job.Spec.OutputDataConfig.CompressionType === 'NONE' ? `${folder}model/` : `${folder}model.tar.gz`;
 }
+
+/** As SageMaker: a completed job's model, and a stopped one's, which is uploaded after its 120 seconds, once it had trained. */
+const hasModel = (job: JobRecord) => job.TrainingJobStatus === 'Completed' || (job.TrainingJobStatus === 'Stopped' && job.TrainingStartTime !== undefined);
 
 /** DescribeTrainingJob: SageMaker's fields, then what SageMaker does not tell (attempts, interruptions, checkpoint, savings). */
 export function describeView(job: JobRecord, now: EpochMillis) {
@@ -33,7 +38,7 @@ export function describeView(job: JobRecord, now: EpochMillis) {
   return compact({
     TrainingJobName: job.TrainingJobName,
     TrainingJobArn: job.TrainingJobArn,
-    ModelArtifacts: job.TrainingJobStatus === 'Completed' ? { S3ModelArtifacts: modelArtifactsUri(job) } : undefined,
+    ModelArtifacts: hasModel(job) ? { S3ModelArtifacts: modelArtifactsUri(job) } : undefined,
     TrainingJobStatus: job.TrainingJobStatus,
     SecondaryStatus: job.SecondaryStatus,
     FailureReason: job.FailureReason,

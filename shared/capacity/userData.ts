@@ -17,7 +17,8 @@ export function agentUserData(input: { jobName: string; attempt: number; control
     'cat > /etc/spot-training.env <<EOF',
     ...env,
     'EOF',
-    // systemd gives the agent SIGTERM and TimeoutStopSec when the instance shuts down: time for a final checkpoint.
+    // systemd gives the agent SIGTERM and TimeoutStopSec when the instance shuts down: time for the
+    // training container's 120 seconds after its own SIGTERM (SageMaker's), the final checkpoint and the model.
     'cat > /etc/systemd/system/spot-training-agent.service <<EOF',
     '[Unit]',
     'Description=spot-training agent',
@@ -26,7 +27,7 @@ export function agentUserData(input: { jobName: string; attempt: number; control
     'EnvironmentFile=/etc/spot-training.env',
     'ExecStart=/usr/bin/node /opt/spot-training/agent.mjs',
     'KillSignal=SIGTERM',
-    'TimeoutStopSec=110',
+    'TimeoutStopSec=300',
     '[Install]',
     'WantedBy=multi-user.target',
     'EOF',

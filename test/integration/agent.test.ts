@@ -76,6 +76,7 @@ async function runAgent(job: string, instanceId: string, imds: FakeImds, env: Re
       SPOT_TRAINING_POLL_SECONDS: '0.1',
       SPOT_TRAINING_SYNC_SECONDS: '0.3',
       SPOT_TRAINING_STOP_GRACE_SECONDS: '5',
+      SPOT_TRAINING_CONTAINER_RUNTIME: 'process',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -86,6 +86,8 @@ async function runAgent(job: string, instanceId: string, epochs: number, notice:
       SPOT_TRAINING_LOG_DIR: join(root, 'logs'),
       SPOT_TRAINING_POLL_SECONDS: '0.1',
       SPOT_TRAINING_STOP_GRACE_SECONDS: '5',
+      // The command as a process of the instance: no container engine here.
+      SPOT_TRAINING_CONTAINER_RUNTIME: 'process',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
