@@ -13,6 +13,8 @@ import { TensorBoardSync } from './container/tensorBoard.js';
 import { detectHardware, type Hardware } from './container/hardware.js';
 import { prepareWorkspace, trainingCommand, workspaceOf, type ContainerRuntime, type TrainingCommand, type Workspace } from './container/runner.js';
 import type { Imds } from './imds.js';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { AttemptMetrics } from './attemptMetrics.js';
 
 /**
  * The agent on a training instance. It finds its attempt's restore instruction in the control
@@ -48,6 +50,8 @@ export interface AgentConfig {
   logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
   /** Part size, concurrency, retention, deadlines of checkpoints; defaults in agent/checkpoint/sync.ts. */
   checkpoints?: CheckpointSettings;
+  /** Where MetricDefinitions' values go besides the reports; none: reports only. */
+  cloudwatch?: CloudWatchClient;
   print?: (line: string) => void;
 }
 
@@ -131,6 +135,7 @@ export class Agent {
   private training?: ChildProcess;
   private ending?: Ending;
   private readonly seenRequests = new Set<string>();
+  private metrics?: AttemptMetrics;
 
   constructor(private readonly config: AgentConfig) {}
 
@@ -148,13 +153,14 @@ export class Agent {
     const hostIndex = Math.max(0, restore.InstanceIds.indexOf(instanceId));
     const log = new LogSink(config, attempt, instanceId);
     const say = (text: string) => log.line(`[agent] ${text}`);
+    const metrics = (this.metrics = new AttemptMetrics({ restore, instanceId, leader, s3: config.s3, controlBucket: config.controlBucket, ...(config.cloudwatch ? { cloudwatch: config.cloudwatch } : {}), say }));
     const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
       if (!leader) return;
       await config.s3.send(
         new PutObjectCommand({
           Bucket: config.controlBucket,
           Key: reportKey(config.jobName, attempt, phase),
-          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...body }),
+          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...metrics.reportBody(), ...body }),
           ContentType: 'application/json',
         }),
       );
@@ -252,6 +258,7 @@ export class Agent {
         const killer = setTimeout(() => this.training?.kill('SIGKILL'), grace);
         await exit;
         clearTimeout(killer);
+        await metrics.reportEnded().catch((error: unknown) => say(`metrics report failed: ${String(error)}`));
         const deadline = ending.kind === 'interrupted' && ending.endsAt !== undefined ? checkpoints.deadlineFor(ending.endsAt) : undefined;
         const finalCheckpoint = sync({ trigger: 'final', why: `final, ${ending.kind}`, ...(deadline !== undefined ? { deadline } : {}) }).catch((error: unknown) =>
           say(`final checkpoint failed: ${String(error)}`),
@@ -269,7 +276,7 @@ export class Agent {
     }, config.pollIntervalMs);
     // Once the attempt is ending, only the final checkpoint is taken.
     const syncer = setInterval(() => void (this.ending ? Promise.resolve() : sync({ trigger: 'periodic', why: 'periodic' })).catch((error: unknown) => say(`checkpoint failed: ${String(error)}`)), config.syncIntervalMs);
-    const flusher = setInterval(() => void log.flush().catch(() => undefined), Math.max(1000, config.pollIntervalMs));
+    const flusher = setInterval(() => void Promise.all([log.flush().catch(() => undefined), metrics.flush()]), Math.max(1000, config.pollIntervalMs));
     const code = await exit;
     clearInterval(syncer);
     // An ending under way finishes its final checkpoint before anything else.
@@ -298,7 +305,7 @@ export class Agent {
       await report('completed');
       return 0;
     } finally {
-      await log.flush().catch(() => undefined);
+      await Promise.all([log.flush().catch(() => undefined), metrics.flush()]);
     }
   }
 
@@ -367,9 +374,16 @@ export class Agent {
       stream?.on('data', (chunk: Buffer) => {
         const lines = (rest + chunk.toString()).split('\n');
         rest = lines.pop() ?? '';
-        for (const line of lines) void log.line(line);
+        for (const line of lines) {
+          this.metrics?.line(line);
+          void log.line(line);
+        }
       });
-      stream?.on('end', () => rest && void log.line(rest));
+      stream?.on('end', () => {
+        if (!rest) return;
+        this.metrics?.line(rest);
+        void log.line(rest);
+      });
     };
     forward(child.stdout);
     forward(child.stderr);

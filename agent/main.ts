@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -24,6 +25,8 @@ import { Imds } from './imds.js';
  *   SPOT_TRAINING_CHECKPOINT_RETENTION       complete checkpoints kept, default 3 (a job's Environment overrides)
  *   SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS   LocalPath empty this long is reported, default 1800 (likewise)
  *   SPOT_TRAINING_FINAL_CHECKPOINT_MARGIN_SECONDS  a final checkpoint's deadline: the notice less this, default 10
+ *   AWS_ENDPOINT_URL_CLOUDWATCH  MetricDefinitions' values go to CloudWatch on AWS (no endpoint is set there),
+ *                                and elsewhere only to a CloudWatch this names
  *   SPOT_TRAINING_PART_SIZE_MIB, SPOT_TRAINING_PART_CONCURRENCY, SPOT_TRAINING_FILE_CONCURRENCY,
  *   SPOT_TRAINING_RESTORE_CONCURRENCY        transfers, defaults 8, 8, 8, 16 (agent/checkpoint/settings.ts)
  */
@@ -52,6 +55,8 @@ const env = z
     AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().url().default('http://169.254.169.254'),
     /** Set where S3 is not AWS's (the local cloud): path-style addressing. */
     AWS_ENDPOINT_URL_S3: z.string().url().optional(),
+    /** Read by the SDK itself; here only to tell whether CloudWatch is there. */
+    AWS_ENDPOINT_URL_CLOUDWATCH: z.string().url().optional(),
   })
   .safeParse(process.env);
 if (!env.success) {
@@ -87,6 +92,8 @@ const agent = new Agent({
   logs: c.SPOT_TRAINING_LOG_GROUP
     ? { kind: 'cloudwatch', client: new CloudWatchLogsClient({ region: c.AWS_REGION }), group: c.SPOT_TRAINING_LOG_GROUP }
     : { kind: 'file', dir: c.SPOT_TRAINING_LOG_DIR },
+  // On AWS (S3 is AWS's) CloudWatch always is; elsewhere only where one is named.
+  ...(c.AWS_ENDPOINT_URL_S3 === undefined || c.AWS_ENDPOINT_URL_CLOUDWATCH !== undefined ? { cloudwatch: new CloudWatchClient({ region: c.AWS_REGION }) } : {}),
   print: (line) => process.stdout.write(`${line}\n`),
 });
 try {

@@ -49,6 +49,8 @@ export interface JobView {
   /** Healthy, Failing, EmptyFolder, Overdue (shared/lifecycle/checkpointHealth.ts). */
   CheckpointHealth?: { Status: string; Message: string };
   Savings?: { SavingsPercent: number; SpotCostUsd: number; OnDemandCostUsd: number };
+  /** The last value of each MetricDefinition (Timestamp in epoch seconds), as SageMaker's DescribeTrainingJob gives it. */
+  FinalMetricDataList?: { MetricName: string; Value: number; Timestamp: number }[];
 }
 
 export const TERMINAL = ['Completed', 'Failed', 'Stopped'];

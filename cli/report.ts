@@ -69,6 +69,7 @@ export function buildReport(job: JobView, checkpoints: CheckpointSeen[], nowSeco
     RebalanceRecommendations: (job.RebalanceRecommendations ?? []).map((r) => ({ Time: iso(r.Time), OffsetSeconds: round1(r.Time - start), InstanceId: r.InstanceId, AttemptNumber: r.AttemptNumber })),
     Checkpoints: seen.map((c) => ({ CheckpointId: c.CheckpointId, Time: iso(c.Time), OffsetSeconds: round1(c.Time - start) })),
     LatestCheckpoint: latest ? { CheckpointId: latest.CheckpointId, ...(latest.Time !== undefined ? { Time: iso(latest.Time) } : {}) } : undefined,
+    FinalMetricDataList: (job.FinalMetricDataList ?? []).map((m) => ({ MetricName: m.MetricName, Value: m.Value, Timestamp: iso(m.Timestamp), OffsetSeconds: round1(m.Timestamp - start) })),
     TrainingTimeInSeconds: job.TrainingTimeInSeconds ?? 0,
     BillableTimeInSeconds: job.BillableTimeInSeconds ?? 0,
     SavingsPercent: savings.SavingsPercent,
@@ -83,6 +84,9 @@ export type Report = ReturnType<typeof buildReport>;
 /** The timeline's and the attempts' table cells, the same in the text report and the HTML page. */
 const TIMELINE_HEADERS = ['At', 'Status', 'For', 'Message'];
 const timelineCells = (report: Report) => report.Timeline.map((t) => [`+${duration(t.OffsetSeconds)}`, t.Status, duration(t.DurationSeconds), t.StatusMessage]);
+
+const METRIC_HEADERS = ['Metric', 'Value', 'At', 'Time (UTC)'];
+const metricCells = (report: Report) => report.FinalMetricDataList.map((m) => [m.MetricName, String(m.Value), `+${duration(m.OffsetSeconds)}`, (m.Timestamp ?? '').replace('T', ' ').replace(/\.\d{3}Z$/, '')]);
 
 const ATTEMPT_HEADERS = ['#', 'Type', 'Market', 'Instances', 'Waited', 'Ran', 'Ended', 'Price spot / on-demand'];
 const attemptCells = (report: Report) =>
@@ -116,6 +120,10 @@ export function reportText(job: JobView, report: Report): string {
   if (report.RebalanceRecommendations.length) {
     out.push('', 'Rebalance recommendations');
     out.push(indent(table(['AT', 'INSTANCE', 'ATTEMPT'], report.RebalanceRecommendations.map((r) => [`+${duration(r.OffsetSeconds)}`, r.InstanceId, String(r.AttemptNumber)]))));
+  }
+  if (report.FinalMetricDataList.length) {
+    out.push('', 'Final metrics (FinalMetricDataList)');
+    out.push(indent(table(METRIC_HEADERS.map((h) => h.toUpperCase()), metricCells(report))));
   }
   out.push('', `Checkpoints: ${report.Checkpoints.length}${report.LatestCheckpoint ? `, latest ${report.LatestCheckpoint.CheckpointId}` : ', none'}`);
   out.push('', 'Time and money');
@@ -319,6 +327,10 @@ ${card('Cost', usd(report.SpotCostUsd), `instead of ${usd(report.OnDemandCostUsd
 <table id="attempts">${head(ATTEMPT_HEADERS)}<tbody>
 ${rows(attemptCells(report))}
 </tbody></table>
+${report.FinalMetricDataList.length ? `<h2>Final metrics</h2>
+<table id="final-metrics">${head(METRIC_HEADERS)}<tbody>
+${rows(metricCells(report))}
+</tbody></table>` : ''}
 <h2>SecondaryStatusTransitions</h2>
 <table id="transitions">${head(TIMELINE_HEADERS)}<tbody>
 ${rows(timelineCells(report))}

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
 
 /**
  * An HTTP server for an AWS JSON protocol (awsJson1_0 / awsJson1_1): POST /, the operation in
@@ -73,8 +75,9 @@ async function serve(options: AwsJsonServerOptions, req: IncomingMessage, res: S
   const fail = (error: AwsServiceError) =>
     send(error.statusCode, { __type: error.code, message: error.message }, error.queryError ? { 'x-amzn-query-error': error.queryError } : {});
   try {
-    const body = await readBody(req, options.maxBodyBytes);
-    if (body === undefined) throw new AwsServiceError('SerializationException', `Request body is larger than ${options.maxBodyBytes} bytes`, 413);
+    const raw = await readBody(req, options.maxBodyBytes);
+    if (raw === undefined) throw new AwsServiceError('SerializationException', `Request body is larger than ${options.maxBodyBytes} bytes`, 413);
+    const body = await decode(raw, String(req.headers['content-encoding'] ?? ''), options.maxBodyBytes);
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(`${options.targetPrefix}.`) ? options.operations[target.slice(options.targetPrefix.length + 1)] : undefined;
     if (req.method !== 'POST' || !operation) {
@@ -92,6 +95,22 @@ async function serve(options: AwsJsonServerOptions, req: IncomingMessage, res: S
     if (error instanceof AwsServiceError) return fail(error);
     options.log?.({ level: 'error', msg: `${options.targetPrefix} request failed`, requestId, error: String(error) });
     fail(new AwsServiceError('InternalFailure', 'Internal error', 500));
+  }
+}
+
+const gunzipBody = promisify(gunzip);
+
+/**
+ * A body the client compressed (the SDKs gzip large requests of services that take it, such as
+ * CloudWatch's PutMetricData): its content, at most a few times the size limit.
+ */
+async function decode(body: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  if (!encoding || encoding === 'identity') return body;
+  if (encoding !== 'gzip') throw new AwsServiceError('SerializationException', `Content-Encoding ${encoding} is not supported (gzip is)`);
+  try {
+    return await gunzipBody(body, { maxOutputLength: 8 * limit });
+  } catch (error) {
+    throw new AwsServiceError('SerializationException', `Request body is not valid gzip, or larger than ${8 * limit} bytes uncompressed: ${(error as Error).message}`);
   }
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { MANIFEST_NAME } from '../shared/protocol.js';
 import { groupByDelimiter, type ListingStore } from './s3rverListing.js';
 import { tableDefinition } from '../shared/store/table.js';
@@ -15,6 +16,7 @@ import { readServerlessWiring, type FunctionWiring } from './serverlessConfig.js
 import { readSettings, type LocalCloudSettings } from './settings.js';
 import { SimulatedAgents } from './simulatedAgent.js';
 import { AgentProcesses } from './agentProcesses.js';
+import { CloudWatchMetrics } from './cloudwatchMetrics.js';
 import type { ConsoleHandler } from '../console/server.js';
 
 /**
@@ -27,8 +29,8 @@ import type { ConsoleHandler } from '../console/server.js';
 export interface LocalCloudOptions {
   /** Keep state (tables, objects, logs) here across restarts; a temporary folder otherwise. */
   dataDir?: string;
-  /** Ports; 0 picks a free one. Defaults: the api 4600, events 4601, s3 4602, dynamodb 4603, ec2 4604. */
-  ports?: Partial<Record<'api' | 'events' | 's3' | 'dynamodb' | 'ec2', number>>;
+  /** Ports; 0 picks a free one. Defaults: the api 4600, events 4601, s3 4602, dynamodb 4603, ec2 4604, cloudwatch 4607. */
+  ports?: Partial<Record<'api' | 'events' | 's3' | 'dynamodb' | 'ec2' | 'cloudwatch', number>>;
   settings?: LocalCloudSettings;
   settingsFile?: string;
   serverlessFile?: string;
@@ -49,7 +51,7 @@ export interface LocalCloudOptions {
 }
 
 export interface LocalCloud {
-  endpoints: { api: string; events: string; s3: string; dynamodb: string; ec2: string };
+  endpoints: { api: string; events: string; s3: string; dynamodb: string; ec2: string; cloudwatch: string };
   /** The environment a client needs: endpoints, region, credentials, table and bucket names. */
   env: Record<string, string>;
   bus: LocalEventBus;
@@ -65,7 +67,7 @@ export interface LocalCloud {
 }
 
 export const DEFAULT_DATA_BUCKET = 'spot-training-data';
-export const DEFAULT_PORTS = { api: 4600, events: 4601, s3: 4602, dynamodb: 4603, ec2: 4604 };
+export const DEFAULT_PORTS = { api: 4600, events: 4601, s3: 4602, dynamodb: 4603, ec2: 4604, cloudwatch: 4607 };
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 /** s3rver accepts only keys it knows: the local cloud adds this pair for every client. */
@@ -112,7 +114,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const root = resolve(new URL('..', import.meta.url).pathname);
   const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   const settings = options.settings ?? readSettings(options.settingsFile ?? join(root, 'localcloud.config.json'));
-  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const ports = {
+    ...DEFAULT_PORTS,
+    // Callers that ask for free ports (tests, the demo) and name none for CloudWatch get a free one too.
+    ...(options.ports?.api === 0 ? { cloudwatch: 0 } : {}),
+    ...options.ports,
+  };
   const dataBuckets = options.allowedBuckets ?? [DEFAULT_DATA_BUCKET];
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ? resolve(options.dataDir) : await mkdtemp(join(tmpdir(), 'spot-training-'));
@@ -161,6 +168,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       s3: `http://127.0.0.1:${s3Address.port}`,
       dynamodb: dynamo.endpoint,
       ec2: '',
+      cloudwatch: '',
     };
 
     // The bus and the simulated EC2, which emits to it.
@@ -187,6 +195,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stoppers.push(() => simulator.close());
     endpoints.ec2 = ec2Server.url;
 
+    // CloudWatch metrics, where the agents put MetricDefinitions' values.
+    const metricsServer = await new CloudWatchMetrics({ log }).listen(ports.cloudwatch);
+    stoppers.push(() => metricsServer.close());
+    endpoints.cloudwatch = metricsServer.url;
+
     // The product's configuration, as serverless.yml sets it, pointed at the local servers.
     const env: Record<string, string> = {
       ...wiring.environment,
@@ -199,6 +212,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_EC2: endpoints.ec2,
+      AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.cloudwatch,
       ACCOUNT_ID: LOCAL_ACCOUNT,
       EC2_IMAGE_ID: 'ami-0spottraininglocal',
       PRICE_SOURCE: 'table',
@@ -286,11 +300,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.cloudwatch,
     };
+    const cloudwatchClient = new CloudWatchClient({ endpoint: endpoints.cloudwatch, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const agents =
       options.agent === 'process'
         ? new AgentProcesses({ simulator, settings, dataDir, logDir, controlBucket, env: agentEnv, log })
-        : new SimulatedAgents({ s3: s3Client, controlBucket, settings, simulator, logDir, log });
+        : new SimulatedAgents({ s3: s3Client, cloudwatch: cloudwatchClient, controlBucket, settings, simulator, logDir, log });
     bus.addRule({
       name: 'instance-agents',
       pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running', 'stopping', 'shutting-down'] } },
@@ -318,6 +334,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stoppers.push(async () => {
       await agents.close();
       s3Client.destroy();
+      cloudwatchClient.destroy();
     });
 
     // The deadline sweep on its schedule (every minute on AWS; faster here).

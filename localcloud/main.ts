@@ -51,6 +51,7 @@ process.stdout.write(
     `  S3                             ${e.s3}`,
     `  DynamoDB                       ${e.dynamodb}`,
     `  EC2 (simulated)                ${e.ec2}`,
+    `  CloudWatch (metrics)           ${e.cloudwatch}`,
     `  Console (a browser)            ${e.api}/console/`,
     '',
     // AWS CLI v1 reads only AWS_DEFAULT_REGION, the SDKs and CLI v2 AWS_REGION first: both, so that either works.

@@ -134,6 +134,7 @@ class SpotTrainingLocalCloud {
         `  S3                             ${e.s3}`,
         `  DynamoDB                       ${e.dynamodb}`,
         `  EC2 (simulated)                ${e.ec2}`,
+        `  CloudWatch (metrics)           ${e.cloudwatch}`,
         `  Console                        npx spotctl console`,
         '',
         `  export AWS_ACCESS_KEY_ID=${this.cloud.env.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${this.cloud.env.AWS_SECRET_ACCESS_KEY} AWS_REGION=${this.cloud.env.AWS_REGION} AWS_DEFAULT_REGION=${this.cloud.env.AWS_DEFAULT_REGION}`,

@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   checkpointFolder,
   logKey,
@@ -18,6 +19,7 @@ import { parseS3Uri } from '../shared/s3uri.js';
 import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
 import { SpotTrainingError } from '../shared/errors.js';
+import { AttemptMetrics } from '../agent/attemptMetrics.js';
 
 /**
  * The local cloud's stand-in for the agent on a training instance: it speaks the agent's S3
@@ -25,9 +27,15 @@ import { SpotTrainingError } from '../shared/errors.js';
  *
  * Per job, HyperParameters can shape the run: `sim_training_seconds` (length of training),
  * `sim_fail_exit_code` with `sim_fail_at_step` (the command fails there).
+ *
+ * Each step also prints a line of metrics, `metrics: step=<n> loss=<l> accuracy=<a>` (loss falls
+ * and accuracy rises with the step), which the job's MetricDefinitions pick up as the real
+ * agent's do: its final values reach the job record through the same reports.
  */
 export interface SimulatedAgentsOptions {
   s3: S3Client;
+  /** Where the MetricDefinitions' values go, as the real agent puts them; none: the reports only. */
+  cloudwatch?: CloudWatchClient;
   controlBucket: string;
   settings: LocalCloudSettings;
   simulator: Ec2Simulator;
@@ -95,11 +103,16 @@ export class SimulatedAgents {
     if (!world) throw new Error(`no simulated behaviour for instance type ${type}`);
     const logFile = join(this.options.logDir, job, `attempt-${attempt}`, `${instanceId}.log`);
     await mkdir(dirname(logFile), { recursive: true });
-    const say = (line: string) => appendFile(logFile, `${new Date().toISOString()} ${line}\n`);
+    const metrics = new AttemptMetrics({ restore, instanceId, leader, s3, controlBucket, ...(this.options.cloudwatch ? { cloudwatch: this.options.cloudwatch } : {}) });
+    const say = (line: string) => {
+      metrics.line(line);
+      return appendFile(logFile, `${new Date().toISOString()} ${line}\n`);
+    };
     // The whole file each time, one upload at a time (a later upload never loses to an earlier
     // one); a failed upload is logged and never stops training.
     let uploading: Promise<void> = Promise.resolve();
     const uploadLog = () => {
+      void metrics.flush();
       uploading = uploading.then(async () => {
         try {
           const body = await readFile(logFile, 'utf8');
@@ -111,7 +124,7 @@ export class SimulatedAgents {
       return uploading;
     };
     try {
-      await this.train(instanceId, job, restore, leader, world, say, uploadLog);
+      await this.train(instanceId, job, restore, leader, world, say, uploadLog, metrics);
     } finally {
       // Also when the instance went away mid-step: what was written is kept, as the CloudWatch agent would have shipped it.
       await uploadLog();
@@ -126,6 +139,7 @@ export class SimulatedAgents {
     world: NonNullable<LocalCloudSettings['instanceTypes'][string]>,
     say: (line: string) => Promise<void>,
     uploadLog: () => Promise<void>,
+    metrics: AttemptMetrics,
   ): Promise<void> {
     const { s3, controlBucket } = this.options;
     const attempt = restore.Attempt;
@@ -135,7 +149,7 @@ export class SimulatedAgents {
         new PutObjectCommand({
           Bucket: controlBucket,
           Key: reportKey(job, attempt, phase),
-          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...body }),
+          Body: JSON.stringify({ Time: new Date().toISOString(), InstanceId: instanceId, ...metrics.reportBody(), ...body }),
         }),
       );
     };
@@ -163,6 +177,7 @@ export class SimulatedAgents {
       await this.tick(instanceId);
       step += 1;
       await say(`step ${step}/${totalSteps}`);
+      await say(simulatedMetrics(step));
       if (failAt !== undefined && step >= failAt) {
         await say(`training failed at step ${step}`);
         await uploadLog();
@@ -185,6 +200,7 @@ export class SimulatedAgents {
       }
       if (stop) {
         await say('stop or interruption: final checkpoint written, training stopped');
+        await metrics.reportEnded();
         return;
       }
     }
@@ -250,4 +266,10 @@ export class SimulatedAgents {
     const object = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix.replace(/\/$/, '') }));
     return JSON.parse((await object.Body?.transformToString()) ?? '{}') as Record<string, unknown>;
   }
+}
+
+/** A training curve: loss falls from 2 towards 0, accuracy rises from 0 towards 1. */
+export function simulatedMetrics(step: number): string {
+  const loss = 2 / (1 + 0.1 * step);
+  return `metrics: step=${step} loss=${loss.toFixed(4)} accuracy=${(1 - loss / 2).toFixed(4)}`;
 }

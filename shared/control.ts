@@ -11,6 +11,7 @@ import {
   type AgentReportBody,
   type ControlRequest,
   type ControlRequestKind,
+  parseReportedMetrics,
   type RestoreInstruction,
 } from './protocol.js';
 
@@ -117,19 +118,26 @@ export class ControlChannel {
   }
 
   /** The body of an agent report; a body that is missing, too large or not JSON reads as empty. */
-  async readReport(key: string): Promise<AgentReportBody> {
+  /**
+   * A report's body, each field validated on its own: a field that is not what it should be is
+   * left out (and named in `problem`), so that the report still moves the job on.
+   */
+  async readReport(key: string): Promise<AgentReportBody & { problem?: string }> {
     const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return {};
+    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return { problem: `larger than ${MAX_REPORT_BYTES} bytes` };
     const text = (await object.Body?.transformToString()) ?? '';
     try {
       const parsed = JSON.parse(text) as Record<string, unknown>;
+      const metrics = parsed.FinalMetricDataList === undefined ? undefined : parseReportedMetrics(parsed.FinalMetricDataList);
       return {
         ...(Number.isSafeInteger(parsed.ExitCode) ? { ExitCode: parsed.ExitCode as number } : {}),
         ...(typeof parsed.Reason === 'string' ? { Reason: parsed.Reason.slice(0, 1024) } : {}),
         ...(typeof parsed.Time === 'string' && !Number.isNaN(Date.parse(parsed.Time)) ? { Time: parsed.Time } : {}),
+        ...(Array.isArray(metrics) ? { FinalMetricDataList: metrics } : {}),
+        ...(typeof metrics === 'string' ? { problem: metrics } : {}),
       };
     } catch {
-      return {};
+      return { problem: 'not JSON' };
     }
   }
 

@@ -6,7 +6,7 @@ import type { Services } from './services.js';
 import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
 import { MalformedEventError, parseEvent } from './events/envelope.js';
 import { decodeS3Key, isEventBridgeEnvelope, KeyEncodingError, s3EventBridgeObjectCreated, s3Notification, s3Record } from './events/s3Events.js';
-import { isUserFileInCheckpoint, MANIFEST_NAME, parseCheckpointOutcomeKey, parseManifestKey, parseReportKey, REPORT_PREFIX, toCheckpointOutcome } from './protocol.js';
+import { isUserFileInCheckpoint, MANIFEST_NAME, parseCheckpointOutcomeKey, parseManifestKey, parseMetricsReportKey, parseReportKey, REPORT_PREFIX, toCheckpointOutcome } from './protocol.js';
 
 /**
  * From AWS's event shapes to the lifecycle's events: validate, find the job, apply.
@@ -172,21 +172,33 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX) && key.includes('/checkpoints/')) {
     return ingestCheckpointOutcome(services, key, context);
   }
+  const metricsReport = parseMetricsReportKey(key);
+  if (bucket === services.config.controlBucket && metricsReport.ok) {
+    return ingestMetricsReport(services, key, metricsReport.value, time, context);
+  }
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
     const report = parseReportKey(key);
     if (!report.ok) return malformed('agent report', report.problem, key);
     const parsed = report.value;
-    const body = parsed.phase === 'failed' ? await services.control.readReport(key) : {};
+    // Every phase's body: a failure's exit code and reason, and the final metric values. Only a
+    // failure needs its body; another phase moves the job on without it.
+    const body: Awaited<ReturnType<typeof services.control.readReport>> = await services.control.readReport(key).catch((error: unknown) => {
+      if (parsed.phase === 'failed') throw error;
+      return { problem: `body unreadable: ${String(error)}` };
+    });
+    if (body.problem) logger.warn('agent report: a field was left out', { key, problem: body.problem });
     const outcome = await processJobEvent(
       services,
       parsed.job,
       {
         type: 'agentReport',
-        time: body.Time ? Date.parse(body.Time) : time,
+        // A failure happens when the agent says; the other phases when their report arrives.
+        time: parsed.phase === 'failed' && body.Time ? Date.parse(body.Time) : time,
         attempt: parsed.attempt,
         phase: parsed.phase,
         ...(body.ExitCode !== undefined ? { exitCode: body.ExitCode } : {}),
         ...(body.Reason !== undefined ? { reason: body.Reason } : {}),
+        ...(body.FinalMetricDataList?.length ? { metrics: body.FinalMetricDataList } : {}),
       },
       context,
     );
@@ -214,6 +226,19 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
   }
   count('IgnoredEvent');
   return { status: 'ignored', detail: `s3://${bucket}/${key} is neither a report nor a manifest` };
+}
+
+/** The final metric values of an attempt that a stop or an interruption ended. */
+async function ingestMetricsReport(services: Services, key: string, parsed: { job: string; attempt: number }, time: number, context: { source: string; eventId: string }): Promise<IngestResult> {
+  const body = await services.control.readReport(key);
+  if (!body.FinalMetricDataList) return malformed('metrics report', `${key}: ${body.problem ?? 'no FinalMetricDataList'}`, key);
+  const outcome = await processJobEvent(
+    services,
+    parsed.job,
+    { type: 'metricsReported', time: body.Time ? Date.parse(body.Time) : time, attempt: parsed.attempt, metrics: body.FinalMetricDataList },
+    context,
+  );
+  return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status === 'ignored' ? outcome.reason : outcome.status };
 }
 
 /** How a checkpoint sync went, as the agent reports it: recorded on the job, and counted for the alarms. */

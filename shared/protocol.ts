@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parsedValue, parseProblem, type Parsed } from './errors.js';
-import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome, type TrainingJobSpec } from './lifecycle/job.js';
+import { TRAINING_JOB_NAME, type Checkpoint, type CheckpointOutcome, type MetricDatum, type TrainingJobSpec } from './lifecycle/job.js';
 import type { InputChannel, TensorBoardOutputConfig } from './lifecycle/jobSpec.js';
 import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
 
@@ -13,6 +13,8 @@ import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
  *   reports/<job>/attempt-<n>/<phase>.report.json       agent → control plane: downloaded, uploading, completed, failed
  *   reports/<job>/attempt-<n>/checkpoints/<sequence>-<status>.report.json
  *                                                       agent → control plane: how a checkpoint sync went
+ *   reports/<job>/attempt-<n>/metrics.report.json       agent → control plane: the final metric values of an
+ *                                                       attempt that ended by a stop or an interruption
  *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
  *
  * Checkpoints live under the job's CheckpointConfig.S3Uri, in a folder of the job's own (so two
@@ -133,6 +135,46 @@ export interface AgentReportBody {
   ExitCode?: number;
   Reason?: string;
   Time?: string;
+  /** The last value of each MetricDefinition the attempt's output printed so far (times as epoch milliseconds). */
+  FinalMetricDataList?: MetricDatum[];
+}
+
+/**
+ * An agent report's FinalMetricDataList: at most as many metrics as a job can define, each
+ * named as a MetricDefinition is, with a value CloudWatch and DynamoDB can hold. On the wire
+ * the timestamps are ISO 8601, as every time in a report is.
+ */
+export const MAX_REPORTED_METRICS = 40;
+const reportedMetric = z.object({
+  MetricName: z.string().min(1).max(255),
+  Value: z.number().finite().min(-(2 ** 360)).max(2 ** 360),
+  Timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time'),
+});
+export const reportedMetrics = z.array(reportedMetric).max(MAX_REPORTED_METRICS);
+
+/** The body fragment that carries final metric values in a report. */
+export function metricsReportBody(metrics: readonly MetricDatum[]): { FinalMetricDataList?: z.infer<typeof reportedMetrics> } {
+  if (!metrics.length) return {};
+  return { FinalMetricDataList: metrics.slice(0, MAX_REPORTED_METRICS).map((m) => ({ MetricName: m.MetricName, Value: m.Value, Timestamp: new Date(m.Timestamp).toISOString() })) };
+}
+
+/** A report's FinalMetricDataList in the lifecycle's terms, or a message naming what is wrong with it. */
+export function parseReportedMetrics(value: unknown): MetricDatum[] | string {
+  const result = reportedMetrics.safeParse(value);
+  if (!result.success) return result.error.issues.map((i) => `FinalMetricDataList.${i.path.join('.')}: ${i.message}`).join('; ');
+  return result.data.map((m) => ({ MetricName: m.MetricName, Value: m.Value, Timestamp: Date.parse(m.Timestamp) }));
+}
+
+/** Where an attempt that ended by a stop or an interruption leaves its final metric values. */
+export const metricsReportKey = (job: string, attempt: number) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}metrics${REPORT_SUFFIX}`;
+
+/** Reads `reports/<job>/attempt-<n>/metrics.report.json`. */
+export function parseMetricsReportKey(key: string): Parsed<{ job: string; attempt: number }> {
+  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/metrics\.report\.json$/.exec(key);
+  if (!match) return parseProblem(`not a metrics report key (reports/<job>/attempt-<n>/metrics${REPORT_SUFFIX})`);
+  const [, job = '', attempt = ''] = match;
+  if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
+  return parsedValue({ job, attempt: Number(attempt) });
 }
 
 export interface ParsedReportKey {

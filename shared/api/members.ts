@@ -21,7 +21,7 @@ export const CREATE_TRAINING_JOB_MEMBERS: readonly MemberSupport[] = [
     member: 'AlgorithmSpecification',
     effect: 'honoured',
     partly: 'refused',
-    what: 'TrainingImage, ContainerEntrypoint/ContainerArguments (the command), MetricDefinitions (to the agent, for the output); TrainingInputMode File only (Pipe and FastFile refused); AlgorithmName refused (algorithms and Marketplace run in SageMaker\'s accounts); TrainingImageConfig Platform only; EnableSageMakerMetricsTimeSeries no effect',
+    what: 'TrainingImage, ContainerEntrypoint/ContainerArguments (the command), MetricDefinitions (applied to the training output: CloudWatch metrics and FinalMetricDataList); TrainingInputMode File only (Pipe and FastFile refused); AlgorithmName refused (algorithms and Marketplace run in SageMaker\'s accounts); TrainingImageConfig Platform only; EnableSageMakerMetricsTimeSeries no effect',
   },
   { member: 'HyperParameters', effect: 'honoured', what: 'to the container (hyperparameters.json, SM_HP_*)' },
   { member: 'Environment', effect: 'honoured', what: "the container's environment" },

@@ -3,6 +3,7 @@ import { isTerminal, MESSAGES, type SecondaryStatus } from './statuses.js';
 import { ruleFor, type Trigger } from './transitions.js';
 import { Draft, ignore } from './draft.js';
 import { terminateEffect } from './effects.js';
+import { withReportedMetrics } from './metrics.js';
 import { type AgentPhase, type Decision, type JobEvent } from './vocabulary.js';
 
 /** What the agent says: its phase reports and its checkpoints' manifests. */
@@ -24,7 +25,12 @@ const PHASE_MESSAGE: Record<ProgressPhase, string> = {
   completed: MESSAGES.completed,
 };
 
+/** A phase report, and the final metric values it carries (which count whatever the phase does). */
 export function onAgentReport(job: JobRecord, event: Extract<JobEvent, { type: 'agentReport' }>, at: EpochMillis): Decision {
+  return withReportedMetrics(job, onPhase(job, event, at), event.attempt, event.metrics, at);
+}
+
+function onPhase(job: JobRecord, event: Extract<JobEvent, { type: 'agentReport' }>, at: EpochMillis): Decision {
   if (isTerminal(job.SecondaryStatus)) return ignore('terminal', `job is ${job.SecondaryStatus}`);
   if (event.attempt !== job.CurrentAttempt) return ignore('stale', `report of attempt ${event.attempt}; current is ${job.CurrentAttempt}`);
   const draft = new Draft(job, at);

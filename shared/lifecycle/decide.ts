@@ -1,6 +1,7 @@
 import { type EpochMillis, type JobRecord } from './job.js';
 import { onAgentReport, onCheckpoint } from './agentEvents.js';
 import { onCheckpointOutcome } from './checkpointOutcomes.js';
+import { onMetricsReported } from './metrics.js';
 import { ignore } from './draft.js';
 import { impliedEffects } from './effects.js';
 import { onInstanceState, onInterruptionWarning, onLaunchFailed, onLaunchSucceeded, onRebalance } from './instanceEvents.js';
@@ -39,6 +40,8 @@ export function decide(job: JobRecord, event: JobEvent, now: EpochMillis): Decis
       return onCheckpoint(job, event, at);
     case 'checkpointOutcome':
       return onCheckpointOutcome(job, event, at);
+    case 'metricsReported':
+      return onMetricsReported(job, event, at);
     case 'stopRequested':
       return onStopRequested(job, at);
     case 'timer':

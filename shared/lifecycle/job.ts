@@ -173,6 +173,13 @@ export interface Interruption {
 
 export type StopReason = 'user' | 'max-runtime' | 'max-wait';
 
+/** One value of a MetricDefinition, as the training output printed it, and when. */
+export interface MetricDatum {
+  MetricName: string;
+  Value: number;
+  Timestamp: EpochMillis;
+}
+
 export interface JobRecord {
   TrainingJobName: string;
   TrainingJobArn: string;
@@ -193,7 +200,7 @@ export interface JobRecord {
   RebalanceRecommendations: { Time: EpochMillis; InstanceId: string; Attempt: number }[];
   LatestCheckpoint?: Checkpoint;
   /** The last value of each of the job's MetricDefinitions seen in its output; DescribeTrainingJob's FinalMetricDataList. */
-  FinalMetricDataList?: { MetricName: string; Value: number; Timestamp: EpochMillis }[];
+  FinalMetricDataList?: MetricDatum[];
   /** Set by the first AddTags or DeleteTags; until then the tags are Spec.Tags. */
   Tags?: Tag[];
   /** The last checkpoint sync that failed, and how many failed since the last complete one. */

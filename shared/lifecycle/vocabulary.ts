@@ -1,4 +1,4 @@
-import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type InstanceAction, type JobRecord, type Market, type TransitionRecord } from './job.js';
+import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type InstanceAction, type JobRecord, type Market, type MetricDatum, type TransitionRecord } from './job.js';
 import { type InstancePrices } from './money.js';
 import { type SecondaryStatus } from './statuses.js';
 import { type Trigger } from './transitions.js';
@@ -32,7 +32,10 @@ export type JobEvent = {
     }
   | { type: 'interruptionWarning'; instanceId: string; instanceAttempt: number; action: InstanceAction }
   | { type: 'rebalanceRecommendation'; instanceId: string; instanceAttempt: number }
-  | { type: 'agentReport'; attempt: number; phase: AgentPhase; exitCode?: number; reason?: string }
+  /** `metrics`: the last value of each MetricDefinition the attempt's output printed, when the report carries them. */
+  | { type: 'agentReport'; attempt: number; phase: AgentPhase; exitCode?: number; reason?: string; metrics?: MetricDatum[] }
+  /** The final metric values of an attempt that ended by a stop or an interruption; no status changes. */
+  | { type: 'metricsReported'; attempt: number; metrics: MetricDatum[] }
   | { type: 'checkpoint'; checkpoint: Checkpoint }
   /** The agent's report of one checkpoint sync: complete, failed, a final one started, or LocalPath empty. */
   | { type: 'checkpointOutcome'; attempt: number; outcome: CheckpointOutcome }

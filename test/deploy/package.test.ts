@@ -141,8 +141,10 @@ describe.each(Object.keys(STAGES))('serverless package --stage %s', (stage) => {
       for (const action of actions) expect(action === '*' || action.endsWith(':*'), `${owner} ${statement.Sid}: ${action}`).toBe(false);
       if (asArray(statement.Resource).includes('*')) {
         for (const action of actions) expect(/^(dynamodb|s3):/.test(action), `${owner} ${statement.Sid}: ${action} on *`).toBe(false);
-        // EC2's Describe* actions have no resource-level permissions: the only "*" resources there are.
-        for (const action of actions) expect(action, `${owner} ${statement.Sid}`).toMatch(/^ec2:Describe/);
+        // EC2's Describe* actions, ECR's GetAuthorizationToken and CloudWatch's PutMetricData have
+        // no resource-level permissions: the only "*" resources there are, PutMetricData bound to one namespace.
+        for (const action of actions) expect(action, `${owner} ${statement.Sid}`).toMatch(/^(ec2:Describe|ecr:GetAuthorizationToken$|cloudwatch:PutMetricData$)/);
+        if (actions.includes('cloudwatch:PutMetricData')) expect(statement.Condition, `${owner} ${statement.Sid}`).toEqual({ StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } });
       }
     }
   });
@@ -312,11 +314,15 @@ describe.each(Object.keys(STAGES))('serverless package --stage %s', (stage) => {
     }
   });
 
-  it('confines the training instances: S3 under the job prefixes, one log group, no inbound traffic', () => {
+  it('confines the training instances: S3 under the job prefixes, one log group, one metrics namespace, no inbound traffic', () => {
     const t = p().template;
     const statements = identityStatements({ Resources: { role: t.Resources.TrainingInstanceRole! } }).map(({ statement }) => statement);
     const text = JSON.stringify(statements);
-    for (const action of statements.flatMap((s) => asArray(s.Action))) expect(action).toMatch(/^(s3|logs):/);
+    // S3 and logs; the image pull (ECR) and algo-<n>'s addresses (DescribeInstances) of the container contract; metrics.
+    for (const action of statements.flatMap((s) => asArray(s.Action))) expect(action).toMatch(/^(s3:|logs:|ecr:|ec2:DescribeInstances$|cloudwatch:PutMetricData$)/);
+    // MetricDefinitions' values go where SageMaker puts them, and nowhere else.
+    const metrics = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('cloudwatch:')));
+    expect(metrics).toEqual([expect.objectContaining({ Sid: 'TrainingMetrics', Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } } })]);
     const controlBucket = String(t.Resources.S3BucketControlBucket!.Properties?.BucketName);
     for (const prefix of ['control/*', 'reports/*', 'checkpoints/*', 'output/*']) expect(text).toContain(`${controlBucket}/${prefix}`);
     expect(text).not.toContain(`${controlBucket}/*`);

@@ -4,7 +4,7 @@ import { applyEvent, type Outcome } from '../../shared/jobEvents/applyEvent.js';
 import { readCreateRequest } from '../../shared/api/createRequest.js';
 import { trainingJobArn } from '../../shared/api/operations.js';
 import type { AgentPhase, Effect, JobEvent } from '../../shared/lifecycle/decide.js';
-import { checkpointHome, currentAttempt, newJob, type CheckpointOutcome, type InstanceAction, type JobRecord } from '../../shared/lifecycle/job.js';
+import { checkpointHome, currentAttempt, newJob, type CheckpointOutcome, type InstanceAction, type JobRecord, type MetricDatum } from '../../shared/lifecycle/job.js';
 import type { InstancePrices } from '../../shared/lifecycle/money.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 import { MemoryJobStore } from '../../shared/store/memoryJobStore.js';
@@ -162,7 +162,7 @@ export class JobHarness {
     return this.send({ type: 'rebalanceRecommendation', time: this.now, instanceId, instanceAttempt, ...(key ? { key } : {}) });
   }
 
-  async report(phase: AgentPhase, extra: { exitCode?: number; reason?: string; attempt?: number } = {}): Promise<Outcome> {
+  async report(phase: AgentPhase, extra: { exitCode?: number; reason?: string; attempt?: number; metrics?: MetricDatum[] } = {}): Promise<Outcome> {
     const attempt = extra.attempt ?? (await this.job()).CurrentAttempt;
     return this.send({ type: 'agentReport', time: this.now, attempt, phase, ...extra });
   }
