@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { logKey, parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
+import { parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
 import { Checkpointer, type CheckpointSettings, type SyncRequest } from './checkpoint/sync.js';
 import type { Imds } from './imds.js';
+import { TrainingLog } from './logs.js';
 
 /**
  * The agent on a training instance. It finds its attempt's restore instruction in the control
@@ -30,7 +31,8 @@ export interface AgentConfig {
   syncIntervalMs: number;
   /** How long the training process has to exit after SIGTERM before it is killed. */
   stopGraceMs: number;
-  logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
+  /** Training output goes to this CloudWatch Logs group (agent/logs.ts). */
+  logs: { client: CloudWatchLogsClient; group: string };
   /** Part size, concurrency, retention, deadlines of checkpoints; defaults in agent/checkpoint/sync.ts. */
   checkpoints?: CheckpointSettings;
   print?: (line: string) => void;
@@ -41,61 +43,6 @@ type Ending = { kind: 'interrupted'; source: string; endsAt?: number } | { kind:
 
 /** EC2 gives two minutes between the interruption warning and the instance's end. */
 const SPOT_NOTICE_MS = 120_000;
-
-const TAIL_LINES = 20;
-
-/** Training output to a log file (mirrored to S3) or to CloudWatch Logs, a stream per job, attempt and instance. */
-class LogSink {
-  private pending: { timestamp: number; message: string }[] = [];
-  private readonly tail: string[] = [];
-  private file?: string;
-  private streamReady = false;
-
-  constructor(
-    private readonly config: AgentConfig,
-    private readonly attempt: number,
-    private readonly instanceId: string,
-  ) {}
-
-  async line(message: string): Promise<void> {
-    this.tail.push(message);
-    if (this.tail.length > TAIL_LINES) this.tail.shift();
-    this.config.print?.(message);
-    if (this.config.logs.kind === 'file') {
-      this.file ??= join(this.config.logs.dir, this.config.jobName, `attempt-${this.attempt}`, `${this.instanceId}.log`);
-      await mkdir(dirname(this.file), { recursive: true });
-      await appendFile(this.file, `${message}\n`);
-    } else {
-      this.pending.push({ timestamp: Date.now(), message });
-    }
-  }
-
-  lastLines(): string {
-    return this.tail.join('\n').slice(-1024);
-  }
-
-  async flush(): Promise<void> {
-    const logs = this.config.logs;
-    if (logs.kind === 'file') {
-      if (!this.file) return;
-      const body = await readFile(this.file).catch(() => Buffer.alloc(0));
-      await this.config.s3.send(new PutObjectCommand({ Bucket: this.config.controlBucket, Key: logKey(this.config.jobName, this.attempt, this.instanceId), Body: body }));
-      return;
-    }
-    if (!this.pending.length) return;
-    const stream = `${this.config.jobName}/attempt-${this.attempt}/${this.instanceId}`;
-    if (!this.streamReady) {
-      try {
-        await logs.client.send(new CreateLogStreamCommand({ logGroupName: logs.group, logStreamName: stream }));
-      } catch (error) {
-        if (!(error instanceof ResourceAlreadyExistsException)) throw error;
-      }
-      this.streamReady = true;
-    }
-    const batch = this.pending.splice(0, 10_000);
-    await logs.client.send(new PutLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, logEvents: batch }));
-  }
-}
 
 export class Agent {
   private training?: ChildProcess;
@@ -115,8 +62,8 @@ export class Agent {
     const restore = await this.awaitRestore(instanceId);
     const attempt = restore.Attempt;
     const leader = restore.InstanceIds[0] === instanceId;
-    const log = new LogSink(config, attempt, instanceId);
-    const say = (text: string) => log.line(`[agent] ${text}`);
+    const log = new TrainingLog({ ...config.logs, jobName: config.jobName, host: restore.InstanceIds.indexOf(instanceId) + 1, ...(config.print ? { print: config.print } : {}) });
+    const say = async (text: string) => log.line(`[agent] ${text}`);
     const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
       if (!leader) return;
       await config.s3.send(
@@ -240,7 +187,7 @@ export class Agent {
     }
   }
 
-  private startTraining(restore: RestoreInstruction, instanceId: string, localPath: string, modelDir: string, log: LogSink): Promise<number> {
+  private startTraining(restore: RestoreInstruction, instanceId: string, localPath: string, modelDir: string, log: TrainingLog): Promise<number> {
     const hosts = restore.InstanceIds;
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
