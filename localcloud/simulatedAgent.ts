@@ -203,8 +203,10 @@ export class SimulatedAgents {
         .sort((a, b) => b - a);
       for (const attempt of attempts) {
         const instruction = (await this.readJson(`s3://${this.options.controlBucket}/${restoreKey(job, attempt)}`)) as unknown as RestoreInstruction;
-        if (instruction.InstanceIds.includes(instanceId) && !this.finished.has(`${job}/${attempt}`)) {
-          this.finished.add(`${job}/${attempt}`);
+        // Per instance: every instance of a multi-instance attempt runs it once.
+        const run = `${instanceId}/${job}/${attempt}`;
+        if (instruction.InstanceIds.includes(instanceId) && !this.finished.has(run)) {
+          this.finished.add(run);
           return instruction;
         }
       }
@@ -212,7 +214,7 @@ export class SimulatedAgents {
     }
   }
 
-  /** Attempts this process already ran, so that a reboot does not rerun one. */
+  /** Attempts each instance already ran (`<instance>/<job>/<attempt>`), so that a reboot does not rerun one. */
   private readonly finished = new Set<string>();
 
   private async newRequests(job: string, attempt: number, seen: Set<string>): Promise<string[]> {
