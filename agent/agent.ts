@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { logKey, parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
+import { parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
 import { DEFAULT_TRANSFER, type TransferSettings } from './checkpoint/settings.js';
 import { Checkpointer, type CheckpointSettings, type SyncRequest } from './checkpoint/sync.js';
 import { failureReason, uploadModel, uploadOutputData } from './container/artifacts.js';
@@ -15,6 +15,7 @@ import { prepareWorkspace, trainingCommand, workspaceOf, type ContainerRuntime, 
 import type { Imds } from './imds.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AttemptMetrics } from './attemptMetrics.js';
+import { TrainingLog } from './logs.js';
 
 /**
  * The agent on a training instance. It finds its attempt's restore instruction in the control
@@ -47,7 +48,8 @@ export interface AgentConfig {
   hostAddresses?: (instanceIds: string[]) => Promise<Map<string, string>>;
   /** Pulls the training image (ECR login first); docker's own by default. */
   pullImage?: (image: string) => Promise<void>;
-  logs: { kind: 'file'; dir: string } | { kind: 'cloudwatch'; client: CloudWatchLogsClient; group: string };
+  /** Training output goes to this CloudWatch Logs group (agent/logs.ts). */
+  logs: { client: CloudWatchLogsClient; group: string };
   /** Part size, concurrency, retention, deadlines of checkpoints; defaults in agent/checkpoint/sync.ts. */
   checkpoints?: CheckpointSettings;
   /** Where MetricDefinitions' values go besides the reports; none: reports only. */
@@ -76,61 +78,6 @@ const runQuietly: Run = (file, args, stdin) =>
 /** EC2 gives two minutes between the interruption warning and the instance's end. */
 const SPOT_NOTICE_MS = 120_000;
 
-const TAIL_LINES = 20;
-
-/** Training output to a log file (mirrored to S3) or to CloudWatch Logs, a stream per job, attempt and instance. */
-class LogSink {
-  private pending: { timestamp: number; message: string }[] = [];
-  private readonly tail: string[] = [];
-  private file?: string;
-  private streamReady = false;
-
-  constructor(
-    private readonly config: AgentConfig,
-    private readonly attempt: number,
-    private readonly instanceId: string,
-  ) {}
-
-  async line(message: string): Promise<void> {
-    this.tail.push(message);
-    if (this.tail.length > TAIL_LINES) this.tail.shift();
-    this.config.print?.(message);
-    if (this.config.logs.kind === 'file') {
-      this.file ??= join(this.config.logs.dir, this.config.jobName, `attempt-${this.attempt}`, `${this.instanceId}.log`);
-      await mkdir(dirname(this.file), { recursive: true });
-      await appendFile(this.file, `${message}\n`);
-    } else {
-      this.pending.push({ timestamp: Date.now(), message });
-    }
-  }
-
-  lastLines(): string {
-    return this.tail.join('\n').slice(-1024);
-  }
-
-  async flush(): Promise<void> {
-    const logs = this.config.logs;
-    if (logs.kind === 'file') {
-      if (!this.file) return;
-      const body = await readFile(this.file).catch(() => Buffer.alloc(0));
-      await this.config.s3.send(new PutObjectCommand({ Bucket: this.config.controlBucket, Key: logKey(this.config.jobName, this.attempt, this.instanceId), Body: body }));
-      return;
-    }
-    if (!this.pending.length) return;
-    const stream = `${this.config.jobName}/attempt-${this.attempt}/${this.instanceId}`;
-    if (!this.streamReady) {
-      try {
-        await logs.client.send(new CreateLogStreamCommand({ logGroupName: logs.group, logStreamName: stream }));
-      } catch (error) {
-        if (!(error instanceof ResourceAlreadyExistsException)) throw error;
-      }
-      this.streamReady = true;
-    }
-    const batch = this.pending.splice(0, 10_000);
-    await logs.client.send(new PutLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, logEvents: batch }));
-  }
-}
-
 export class Agent {
   private training?: ChildProcess;
   private ending?: Ending;
@@ -151,8 +98,8 @@ export class Agent {
     const attempt = restore.Attempt;
     const leader = restore.InstanceIds[0] === instanceId;
     const hostIndex = Math.max(0, restore.InstanceIds.indexOf(instanceId));
-    const log = new LogSink(config, attempt, instanceId);
-    const say = (text: string) => log.line(`[agent] ${text}`);
+    const log = new TrainingLog({ ...config.logs, jobName: config.jobName, host: hostIndex + 1, ...(config.print ? { print: config.print } : {}) });
+    const say = async (text: string) => log.line(`[agent] ${text}`);
     const metrics = (this.metrics = new AttemptMetrics({ restore, instanceId, leader, s3: config.s3, controlBucket: config.controlBucket, ...(config.cloudwatch ? { cloudwatch: config.cloudwatch } : {}), say }));
     const report = async (phase: AgentPhase, body: Record<string, unknown> = {}) => {
       if (!leader) return;
@@ -366,7 +313,7 @@ export class Agent {
     }
   }
 
-  private startTraining(command: TrainingCommand, log: LogSink): Promise<number> {
+  private startTraining(command: TrainingCommand, log: TrainingLog): Promise<number> {
     const child = spawn(command.file, command.args, { env: command.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.training = child;
     const forward = (stream: NodeJS.ReadableStream | null) => {

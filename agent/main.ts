@@ -4,6 +4,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { TRAINING_JOB_NAME } from '../shared/lifecycle/job.js';
+import { TRAINING_LOG_GROUP } from '../shared/trainingLogs.js';
 import { Agent } from './agent.js';
 import { hostAddresses } from './container/hosts.js';
 import { DEFAULT_TRANSFER } from './checkpoint/settings.js';
@@ -14,8 +15,7 @@ import { Imds } from './imds.js';
  * The agent's entry point, started at boot by the user data's systemd unit (or by the local
  * cloud for a simulated instance). Configuration is the environment, validated here:
  *   SPOT_TRAINING_JOB, SPOT_TRAINING_ATTEMPT, SPOT_TRAINING_CONTROL_BUCKET   (from the user data)
- *   SPOT_TRAINING_LOG_GROUP      CloudWatch Logs group for the training output (on AWS)
- *   SPOT_TRAINING_LOG_DIR        or a folder, mirrored to the control bucket (locally)
+ *   SPOT_TRAINING_LOG_GROUP      CloudWatch Logs group of the training output, default /aws/sagemaker/TrainingJobs
  *   SPOT_TRAINING_POLL_SECONDS   control requests and the spot notice, default 5
  *   SPOT_TRAINING_SYNC_SECONDS   periodic checkpoint sync, default 300
  *   SPOT_TRAINING_STOP_GRACE_SECONDS  time the training process gets after SIGTERM when stopped, default 120 (SageMaker's)
@@ -35,8 +35,7 @@ const env = z
     SPOT_TRAINING_JOB: z.string().regex(TRAINING_JOB_NAME),
     SPOT_TRAINING_ATTEMPT: z.coerce.number().int().min(1),
     SPOT_TRAINING_CONTROL_BUCKET: z.string().min(3),
-    SPOT_TRAINING_LOG_GROUP: z.string().optional(),
-    SPOT_TRAINING_LOG_DIR: z.string().default('/var/log/spot-training'),
+    SPOT_TRAINING_LOG_GROUP: z.string().min(1).max(512).default(TRAINING_LOG_GROUP),
     SPOT_TRAINING_POLL_SECONDS: z.coerce.number().positive().default(5),
     SPOT_TRAINING_SYNC_SECONDS: z.coerce.number().positive().default(300),
     SPOT_TRAINING_STOP_GRACE_SECONDS: z.coerce.number().positive().default(120),
@@ -89,9 +88,8 @@ const agent = new Agent({
     emptyAfterMs: c.SPOT_TRAINING_CHECKPOINT_EMPTY_SECONDS * 1000,
     finalMarginMs: c.SPOT_TRAINING_FINAL_CHECKPOINT_MARGIN_SECONDS * 1000,
   },
-  logs: c.SPOT_TRAINING_LOG_GROUP
-    ? { kind: 'cloudwatch', client: new CloudWatchLogsClient({ region: c.AWS_REGION }), group: c.SPOT_TRAINING_LOG_GROUP }
-    : { kind: 'file', dir: c.SPOT_TRAINING_LOG_DIR },
+  // The endpoint is the SDK's, or AWS_ENDPOINT_URL_CLOUDWATCH_LOGS where it is not AWS's (the local cloud).
+  logs: { client: new CloudWatchLogsClient({ region: c.AWS_REGION }), group: c.SPOT_TRAINING_LOG_GROUP },
   // On AWS (S3 is AWS's) CloudWatch always is; elsewhere only where one is named.
   ...(c.AWS_ENDPOINT_URL_S3 === undefined || c.AWS_ENDPOINT_URL_CLOUDWATCH !== undefined ? { cloudwatch: new CloudWatchClient({ region: c.AWS_REGION }) } : {}),
   print: (line) => process.stdout.write(`${line}\n`),

@@ -38,7 +38,7 @@ export interface ReactionResult {
 export async function runReaction(options: { events: number; burst: number; log: (line: string) => void }): Promise<ReactionResult> {
   let cloudWarnings = 0;
   const cloud = await startLocalCloud({
-    ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 },
+    ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 },
     agent: 'simulated',
     log: (entry) => {
       if (entry.level === 'error' || entry.level === 'warn') {

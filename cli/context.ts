@@ -6,6 +6,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { TrainingJobsClient, type Signer } from './apiClient.js';
 import { SpotTrainingError } from '../shared/errors.js';
+import { TRAINING_LOG_GROUP } from '../shared/trainingLogs.js';
 
 /**
  * Where spotctl talks to and as whom: the endpoints (flags, then environment, then the local
@@ -13,12 +14,12 @@ import { SpotTrainingError } from '../shared/errors.js';
  * cloud's key pair for local endpoints when none are configured), and SigV4 signing of API
  * requests for API Gateway (service `execute-api`) when the endpoint is not local.
  */
-export const LOCAL_DEFAULTS = { api: 'http://127.0.0.1:4600', events: 'http://127.0.0.1:4601', s3: 'http://127.0.0.1:4602' } as const;
+export const LOCAL_DEFAULTS = { api: 'http://127.0.0.1:4600', events: 'http://127.0.0.1:4601', s3: 'http://127.0.0.1:4602', logs: 'http://127.0.0.1:4606' } as const;
 /** The local cloud's key pair (localcloud/localCloud.ts LOCAL_CREDENTIALS; a test keeps the two equal). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'spottraining', secretAccessKey: 'spottraininglocal' } as const;
 export const DEFAULT_SYNTHETIC_SOURCE = 'spot-training.synthetic';
-/** The log group of a deployment at serverless.yml's default stage, `prod`. */
-export const DEFAULT_LOG_GROUP = '/spot-training/prod/jobs';
+/** Where the training output is, as on SageMaker (serverless.yml custom.jobLogGroup, the agent's default). */
+export const DEFAULT_LOG_GROUP = TRAINING_LOG_GROUP;
 
 export interface GlobalOptions {
   'endpoint-url'?: string;
@@ -100,7 +101,7 @@ export class Context {
     const envName = { events: 'AWS_ENDPOINT_URL_EVENTBRIDGE', s3: 'AWS_ENDPOINT_URL_S3', logs: 'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS' }[kind];
     const given = flag ?? this.env[envName] ?? this.env.AWS_ENDPOINT_URL;
     if (given) return checkUrl(kind, given);
-    if (this.local && kind !== 'logs') return LOCAL_DEFAULTS[kind];
+    if (this.local) return LOCAL_DEFAULTS[kind];
     return undefined;
   }
 

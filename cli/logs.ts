@@ -1,127 +1,159 @@
-import { logsPrefix, parseLogKey } from '../shared/protocol.js';
+import type { OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { parseTrainingLogStream, trainingLogStreamPrefix } from '../shared/trainingLogs.js';
 import type { TrainingJobsClient } from './apiClient.js';
 import type { Context } from './context.js';
 import type { Io } from './io.js';
 import { isFinished, retrying, type JobView } from './job.js';
 
 /**
- * `spotctl logs <job> [--follow]`: the training output of every attempt and instance. On AWS
- * from CloudWatch Logs (group /spot-training/<stage>/jobs, stream <job>/attempt-<n>/<instance-id>);
- * on the local cloud from its control bucket, where the simulated agent uploads each log at
- * logs/<job>/attempt-<n>/<instance-id>.log (shared/protocol.ts logKey).
+ * `spotctl logs <job> [--follow]`: the training output of every instance and attempt, read
+ * where SageMaker puts it, on AWS and on the local cloud alike: CloudWatch Logs group
+ * /aws/sagemaker/TrainingJobs (--log-group), a stream per instance and start,
+ * `<job>/algo-<n>-<epoch seconds>`. The streams are found as the SageMaker Python SDK finds
+ * them (DescribeLogStreams with the prefix `<job>/`), each is read from its head with
+ * GetLogEvents and its forward token, and their events are interleaved by time.
  */
 export interface LogsOptions {
   follow: boolean;
   attempt?: number;
-  from: 's3' | 'cloudwatch';
   intervalMs: number;
 }
 
+export interface LogLine {
+  /** The stream's name without the job: `algo-1-1764583200`. */
+  stream: string;
+  /** The event's time (ISO 8601), a space, and one line of its message. */
+  line: string;
+}
+
 export interface LogSource {
-  /** New complete lines since the last call, each with its stream's label. */
-  poll(): Promise<{ stream: string; line: string }[]>;
+  /** New lines since the last call, interleaved by time across the streams; at most MAX_POLL_LINES. */
+  poll(): Promise<LogLine[]>;
+  /** The last poll stopped short of the end: poll again without waiting. */
+  readonly behind: boolean;
   close(): void;
 }
 
-async function s3Source(ctx: Context, job: string, attempt: number | undefined): Promise<LogSource> {
-  const s3 = await ctx.s3();
-  const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-  const bucket = await ctx.controlBucket(s3);
-  const prefix = logsPrefix(job, attempt);
-  const printed = new Map<string, number>();
-  const streamOf = (key: string) => {
-    const parsed = parseLogKey(key);
-    return parsed.ok ? { ...parsed.value, label: `attempt-${parsed.value.attempt}/${parsed.value.instanceId}` } : undefined;
-  };
-  return {
-    async poll() {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-        for (const o of page.Contents ?? []) if (o.Key && streamOf(o.Key)) keys.push(o.Key);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      keys.sort((a, b) => {
-        const [ma, mb] = [streamOf(a), streamOf(b)];
-        return (ma?.attempt ?? 0) - (mb?.attempt ?? 0) || a.localeCompare(b);
-      });
-      const out: { stream: string; line: string }[] = [];
-      // Committed only when the whole poll succeeded, so that a retried poll loses no line.
-      const advanced = new Map<string, number>();
-      for (const key of keys) {
-        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        const text = (await object.Body?.transformToString()) ?? '';
-        const from = printed.get(key) ?? 0;
-        const complete = text.lastIndexOf('\n') + 1;
-        if (complete <= from) continue;
-        advanced.set(key, complete);
-        const stream = streamOf(key)?.label ?? key;
-        for (const line of text.slice(from, complete).split('\n').slice(0, -1)) out.push({ stream, line });
-      }
-      for (const [key, at] of advanced) printed.set(key, at);
-      return out;
-    },
-    close: () => s3.destroy(),
-  };
+/** Lines a poll returns at most, so that memory stays bounded however long the log. */
+export const MAX_POLL_LINES = 10_000;
+
+interface StreamState {
+  name: string;
+  label: string;
+  /** Epoch seconds the stream was started, from its name. */
+  startedAt?: number;
+  token?: string;
+  /** Read but not yet returned, oldest first. */
+  buffered: OutputLogEvent[];
+  /** This poll found nothing more in the stream. */
+  atEnd: boolean;
 }
 
-async function cloudWatchSource(ctx: Context, job: string, attempt: number | undefined): Promise<LogSource> {
+/**
+ * The job's training output. `streams` picks the streams to read by their start (epoch
+ * seconds; all by default), asked anew at each poll.
+ */
+export async function openLogSource(ctx: Context, job: string, options: { streams?: (startedAt: number | undefined) => boolean } = {}): Promise<LogSource> {
   const logs = await ctx.cloudWatchLogs();
-  const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const { DescribeLogStreamsCommand, GetLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
   const group = ctx.logGroup();
-  const seen = new Set<string>();
-  let startTime: number | undefined;
+  const prefix = trainingLogStreamPrefix(job);
+  const known = new Map<string, StreamState>();
+  let behind = false;
+
+  const discover = async () => {
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, logStreamNamePrefix: prefix, ...(nextToken ? { nextToken } : {}) }));
+      } catch (error) {
+        // No group until the first training output in the account (or the region), as on SageMaker.
+        if ((error as Error).name === 'ResourceNotFoundException') return;
+        throw error;
+      }
+      for (const s of page.logStreams ?? []) {
+        const name = s.logStreamName ?? '';
+        if (!name || known.has(name)) continue;
+        const parsed = parseTrainingLogStream(name);
+        known.set(name, { name, label: name.slice(prefix.length), ...(parsed.ok ? { startedAt: parsed.value.startedAt } : {}), buffered: [], atEnd: false });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  };
+
+  /** The stream's next page; an unchanged forward token says it is at its end for now. */
+  const refill = async (stream: StreamState) => {
+    const page = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream.name, startFromHead: true, ...(stream.token ? { nextToken: stream.token } : {}) }));
+    // CloudWatch may answer a page with no events and a new token before the end: only the token says.
+    stream.atEnd = page.nextForwardToken === undefined || page.nextForwardToken === stream.token;
+    stream.token = page.nextForwardToken ?? stream.token;
+    stream.buffered.push(...(page.events ?? []));
+  };
+
   return {
+    get behind() {
+      return behind;
+    },
     async poll() {
-      const out: { stream: string; line: string; t: number }[] = [];
-      let token: string | undefined;
-      do {
-        const page = await logs.send(
-          new FilterLogEventsCommand({
-            logGroupName: group,
-            logStreamNamePrefix: `${job}/${attempt === undefined ? '' : `attempt-${attempt}/`}`,
-            ...(startTime !== undefined ? { startTime } : {}),
-            ...(token ? { nextToken: token } : {}),
-          }),
-        );
-        for (const e of page.events ?? []) {
-          const id = e.eventId ?? `${e.logStreamName}/${e.timestamp}/${e.message}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const stream = (e.logStreamName ?? '').slice(job.length + 1);
-          for (const line of (e.message ?? '').replace(/\n$/, '').split('\n')) out.push({ stream, line: `${new Date(e.timestamp ?? 0).toISOString()} ${line}`, t: e.timestamp ?? 0 });
+      const out: LogLine[] = [];
+      try {
+        await discover();
+        const streams = [...known.values()].filter((s) => options.streams?.(s.startedAt) ?? true).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        for (const s of streams) s.atEnd = false;
+        behind = false;
+        for (;;) {
+          // An event is returned only once every stream that may have an earlier one has been read.
+          const empty = streams.filter((s) => !s.buffered.length && !s.atEnd);
+          for (const s of empty) await refill(s);
+          if (empty.length) continue;
+          const ready = streams.filter((s) => s.buffered.length);
+          if (!ready.length) break;
+          if (out.length >= MAX_POLL_LINES) {
+            behind = true;
+            break;
+          }
+          let next = ready[0] as StreamState;
+          for (const s of ready) if ((s.buffered[0]?.timestamp ?? 0) < (next.buffered[0]?.timestamp ?? 0)) next = s;
+          const event = next.buffered.shift() as OutputLogEvent;
+          const time = new Date(event.timestamp ?? 0).toISOString();
+          for (const line of (event.message ?? '').replace(/\n$/, '').split('\n')) out.push({ stream: next.label, line: `${time} ${line}` });
         }
-        token = page.nextToken;
-      } while (token);
-      // Events can arrive late by a little: look back a minute, the ids keep them unique.
-      const latest = Math.max(startTime ?? 0, ...out.map((o) => o.t));
-      if (latest) startTime = latest - 60_000;
+      } catch (error) {
+        // What was read stays read: the lines taken so far are returned, the rest comes next time.
+        if (!out.length) throw error;
+        behind = true;
+      }
       return out;
     },
     close: () => logs.destroy(),
   };
 }
 
-/**
- * The job's training output as `spotctl logs` reads it: `s3` (the local cloud's control bucket)
- * or `cloudwatch` (the log group); by default s3 for a local endpoint, cloudwatch otherwise.
- */
-export function openLogSource(ctx: Context, job: string, options: { from?: 's3' | 'cloudwatch'; attempt?: number } = {}): Promise<LogSource> {
-  const from = options.from ?? (ctx.local ? 's3' : 'cloudwatch');
-  return from === 's3' ? s3Source(ctx, job, options.attempt) : cloudWatchSource(ctx, job, options.attempt);
+/** Attempt `n`'s streams: those started from its request until the next attempt's. */
+export function attemptStreams(job: JobView, n: number): (startedAt: number | undefined) => boolean {
+  return (startedAt) => {
+    const attempts = job.Attempts ?? [];
+    const from = attempts.find((a) => a.AttemptNumber === n)?.RequestedTime;
+    const until = attempts.find((a) => a.AttemptNumber === n + 1)?.RequestedTime;
+    if (from === undefined || startedAt === undefined) return false;
+    return startedAt >= Math.floor(from) && (until === undefined || startedAt < until);
+  };
 }
 
 export async function showLogs(ctx: Context, api: TrainingJobsClient, name: string, options: LogsOptions, io: Io): Promise<number> {
   // The job must exist: "Requested resource not found" reads better than an empty output.
   let job = await api.call<JobView>('DescribeTrainingJob', { TrainingJobName: name });
-  const source = await openLogSource(ctx, name, { from: options.from, ...(options.attempt !== undefined ? { attempt: options.attempt } : {}) });
+  const attempt = options.attempt;
+  const source = await openLogSource(ctx, name, attempt === undefined ? {} : { streams: (startedAt) => attemptStreams(job, attempt)(startedAt) });
   let printedAny = false;
   const emit = async () => {
-    for (const { stream, line } of await retrying(() => source.poll(), io.sleep)) {
-      io.out(`[${stream}] ${line}\n`);
-      printedAny = true;
-    }
+    do {
+      for (const { stream, line } of await retrying(() => source.poll(), io.sleep)) {
+        io.out(`[${stream}] ${line}\n`);
+        printedAny = true;
+      }
+    } while (source.behind);
   };
   try {
     await emit();
@@ -131,7 +163,7 @@ export async function showLogs(ctx: Context, api: TrainingJobsClient, name: stri
         await emit();
         job = await retrying(() => api.call<JobView>('DescribeTrainingJob', { TrainingJobName: name }), io.sleep);
       }
-      // The last lines of the final attempt are uploaded as it ends.
+      // The last lines of the final attempt are shipped as it ends.
       await io.sleep(Math.min(options.intervalMs, 1000));
       await emit();
       io.err(`spotctl logs: ${name} ended ${job.TrainingJobStatus} (${job.SecondaryStatus})\n`);

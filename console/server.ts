@@ -158,6 +158,8 @@ export function createConsoleHandler(options: ConsoleOptions): ConsoleHandler {
         for (let last = false; !closed; ) {
           const lines = await source.poll();
           for (let i = 0; i < lines.length; i += 500) emit('lines', lines.slice(i, i + 500));
+          // A long log comes a poll's worth at a time, without waiting between them.
+          if (source.behind) continue;
           if (last) break;
           await new Promise((r) => setTimeout(r, logIntervalMs));
           // One more read after the end: the last lines of the final attempt arrive as it ends.

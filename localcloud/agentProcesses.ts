@@ -9,13 +9,13 @@ import type { LocalCloudSettings } from './settings.js';
  * The real agent (agent/main.ts) as a process per simulated instance: its disk is a folder of
  * the data directory (it survives a stop), its instance metadata a simulated IMDS, its S3 the
  * local cloud's. When the instance shuts down or stops, the agent gets SIGTERM and a shutdown
- * window, as systemd gives it on EC2.
+ * window, as systemd gives it on EC2. Its training output goes to the local CloudWatch Logs
+ * (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS in `env`).
  */
 export interface AgentProcessesOptions {
   simulator: Ec2Simulator;
   settings: LocalCloudSettings;
   dataDir: string;
-  logDir: string;
   controlBucket: string;
   /** Endpoints and credentials for the agent's AWS clients. */
   env: Record<string, string>;
@@ -52,7 +52,6 @@ export class AgentProcesses {
         SPOT_TRAINING_ATTEMPT: instance.tags[TAG_ATTEMPT] ?? '1',
         SPOT_TRAINING_CONTROL_BUCKET: this.options.controlBucket,
         SPOT_TRAINING_ROOT: root,
-        SPOT_TRAINING_LOG_DIR: this.options.logDir,
         SPOT_TRAINING_POLL_SECONDS: String(Math.max(0.05, this.scaled(5))),
         SPOT_TRAINING_SYNC_SECONDS: String(Math.max(0.1, this.scaled(world?.checkpointEverySeconds ?? 300))),
         SPOT_TRAINING_STOP_GRACE_SECONDS: String(Math.max(1, this.scaled(120))),

@@ -17,7 +17,7 @@ const running = !values.embedded && (await fetch(api, { method: 'POST' }).then((
 let stop: (() => Promise<void>) | undefined;
 if (!running) {
   process.stdout.write('no local cloud at the default endpoints: starting one for the demo\n');
-  const cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, agent: 'process', log: () => undefined });
+  const cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, agent: 'process', log: () => undefined });
   ({ api, events } = cloud.endpoints);
   stop = cloud.stop;
 }

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { MANIFEST_NAME } from '../shared/protocol.js';
@@ -17,20 +18,21 @@ import { readSettings, type LocalCloudSettings } from './settings.js';
 import { SimulatedAgents } from './simulatedAgent.js';
 import { AgentProcesses } from './agentProcesses.js';
 import { CloudWatchMetrics } from './cloudwatchMetrics.js';
+import { CloudWatchLogsServer } from './cloudwatchLogs.js';
 import type { ConsoleHandler } from '../console/server.js';
 
 /**
  * The whole system on one machine, no Docker, no AWS account: DynamoDB Local, S3 (s3rver) with
  * object-created notifications, an EventBridge PutEvents endpoint with rule matching, a
- * simulated EC2 endpoint, the HTTP API, and the handlers of serverless.yml wired to them as
+ * simulated EC2 endpoint, CloudWatch Logs (where the training output goes), the HTTP API, and the handlers of serverless.yml wired to them as
  * serverless.yml wires them on AWS. Every endpoint is a real API-compatible server on
  * 127.0.0.1, so the AWS CLI and SDKs work against it with --endpoint-url.
  */
 export interface LocalCloudOptions {
   /** Keep state (tables, objects, logs) here across restarts; a temporary folder otherwise. */
   dataDir?: string;
-  /** Ports; 0 picks a free one. Defaults: the api 4600, events 4601, s3 4602, dynamodb 4603, ec2 4604, cloudwatch 4607. */
-  ports?: Partial<Record<'api' | 'events' | 's3' | 'dynamodb' | 'ec2' | 'cloudwatch', number>>;
+  /** Ports; 0 picks a free one. Defaults: the api 4600, events 4601, s3 4602, dynamodb 4603, ec2 4604, logs 4606 (4605 is serverless-offline's), cloudwatch 4607. */
+  ports?: Partial<Record<'api' | 'events' | 's3' | 'dynamodb' | 'ec2' | 'logs' | 'cloudwatch', number>>;
   settings?: LocalCloudSettings;
   settingsFile?: string;
   serverlessFile?: string;
@@ -51,14 +53,13 @@ export interface LocalCloudOptions {
 }
 
 export interface LocalCloud {
-  endpoints: { api: string; events: string; s3: string; dynamodb: string; ec2: string; cloudwatch: string };
+  endpoints: { api: string; events: string; s3: string; dynamodb: string; ec2: string; logs: string; cloudwatch: string };
   /** The environment a client needs: endpoints, region, credentials, table and bucket names. */
   env: Record<string, string>;
   bus: LocalEventBus;
   simulator: Ec2Simulator;
   settings: LocalCloudSettings;
   dataDir: string;
-  logDir: string;
   /** Resolves when no event, notification or sweep is in flight. */
   idle(): Promise<void>;
   /** Runs the deadline sweep now, as its schedule would. */
@@ -67,7 +68,7 @@ export interface LocalCloud {
 }
 
 export const DEFAULT_DATA_BUCKET = 'spot-training-data';
-export const DEFAULT_PORTS = { api: 4600, events: 4601, s3: 4602, dynamodb: 4603, ec2: 4604, cloudwatch: 4607 };
+export const DEFAULT_PORTS = { api: 4600, events: 4601, s3: 4602, dynamodb: 4603, ec2: 4604, logs: 4606, cloudwatch: 4607 };
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 /** s3rver accepts only keys it knows: the local cloud adds this pair for every client. */
@@ -94,7 +95,7 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
   return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
 }
 
-/** The console against this local cloud, as `spotctl console` would run it with no configuration. */
+/** The console against this local cloud, as `spotctl console` would run it with the endpoints of `npm start` exported. */
 async function localConsole(endpoints: LocalCloud['endpoints'], controlBucket: string): Promise<ConsoleHandler> {
   const [{ createConsoleHandler }, { contextBackend }, { Context }] = await Promise.all([import('../console/server.js'), import('../console/contextBackend.js'), import('../cli/context.js')]);
   const ctx = new Context(
@@ -103,6 +104,7 @@ async function localConsole(endpoints: LocalCloud['endpoints'], controlBucket: s
       SPOT_TRAINING_ENDPOINT: endpoints.api,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
       SPOT_TRAINING_CONTROL_BUCKET: controlBucket,
       AWS_REGION: LOCAL_REGION,
     },
@@ -123,8 +125,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const dataBuckets = options.allowedBuckets ?? [DEFAULT_DATA_BUCKET];
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ? resolve(options.dataDir) : await mkdtemp(join(tmpdir(), 'spot-training-'));
-  const logDir = join(dataDir, 'logs');
-  await Promise.all([mkdir(join(dataDir, 's3'), { recursive: true }), mkdir(logDir, { recursive: true })]);
+  await mkdir(join(dataDir, 's3'), { recursive: true });
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => log({ level: 'warn', msg: 'stopping failed', error: String(error) }));
@@ -169,7 +170,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       dynamodb: dynamo.endpoint,
       ec2: '',
       cloudwatch: '',
+      logs: '',
     };
+
+    // CloudWatch Logs: the training output, as SageMaker keeps it (/aws/sagemaker/TrainingJobs);
+    // with a data directory, kept in it across restarts.
+    const cloudWatchLogs = new CloudWatchLogsServer({
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      ...(temporary ? {} : { file: join(dataDir, 'cloudwatch-logs.jsonl') }),
+      log,
+    });
+    const logsServer = await cloudWatchLogs.listen(ports.logs);
+    stoppers.push(() => logsServer.close());
+    endpoints.logs = logsServer.url;
 
     // The bus and the simulated EC2, which emits to it.
     const bus = new LocalEventBus({ region: LOCAL_REGION, account: LOCAL_ACCOUNT, log });
@@ -213,6 +227,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_EC2: endpoints.ec2,
       AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.cloudwatch,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
       ACCOUNT_ID: LOCAL_ACCOUNT,
       EC2_IMAGE_ID: 'ami-0spottraininglocal',
       PRICE_SOURCE: 'table',
@@ -295,18 +310,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     // The agents on simulated instances start when their instance runs and stop when it goes.
     const s3Client = new S3Client({ endpoint: endpoints.s3, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+    const logsClient = new CloudWatchLogsClient({ endpoint: endpoints.logs, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const agentEnv = {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.cloudwatch,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
     };
     const cloudwatchClient = new CloudWatchClient({ endpoint: endpoints.cloudwatch, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const agents =
       options.agent === 'process'
-        ? new AgentProcesses({ simulator, settings, dataDir, logDir, controlBucket, env: agentEnv, log })
-        : new SimulatedAgents({ s3: s3Client, cloudwatch: cloudwatchClient, controlBucket, settings, simulator, logDir, log });
+        ? new AgentProcesses({ simulator, settings, dataDir, controlBucket, env: agentEnv, log })
+        : new SimulatedAgents({ s3: s3Client, logs: logsClient, cloudwatch: cloudwatchClient, controlBucket, settings, simulator, log });
     bus.addRule({
       name: 'instance-agents',
       pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running', 'stopping', 'shutting-down'] } },
@@ -335,6 +352,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await agents.close();
       s3Client.destroy();
       cloudwatchClient.destroy();
+      logsClient.destroy();
     });
 
     // The deadline sweep on its schedule (every minute on AWS; faster here).
@@ -442,7 +460,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       simulator,
       settings,
       dataDir,
-      logDir,
       idle,
       sweep,
       stop: stopAll,

@@ -52,6 +52,7 @@ process.stdout.write(
     `  DynamoDB                       ${e.dynamodb}`,
     `  EC2 (simulated)                ${e.ec2}`,
     `  CloudWatch (metrics)           ${e.cloudwatch}`,
+    `  CloudWatch Logs                ${e.logs}   (training output: /aws/sagemaker/TrainingJobs)`,
     `  Console (a browser)            ${e.api}/console/`,
     '',
     // AWS CLI v1 reads only AWS_DEFAULT_REGION, the SDKs and CLI v2 AWS_REGION first: both, so that either works.
@@ -60,6 +61,9 @@ process.stdout.write(
     `  aws sagemaker list-training-jobs --endpoint-url ${e.api}`,
     `  aws events put-events --endpoint-url ${e.events} --entries file://interruption.json`,
     `  aws s3 ls --endpoint-url ${e.s3} s3://${cloud.env.CONTROL_BUCKET}/`,
+    `  aws logs describe-log-streams --endpoint-url ${e.logs} --log-group-name /aws/sagemaker/TrainingJobs --log-stream-name-prefix <job>/`,
+    'For spotctl (and spotctl console) in another shell, the same endpoints:',
+    `  export AWS_ENDPOINT_URL_EVENTBRIDGE=${e.events} AWS_ENDPOINT_URL_S3=${e.s3} AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=${e.logs}`,
     '',
     'Run a demo job through an interruption:  npm run demo',
     'Ctrl-C stops everything.',

@@ -4,7 +4,7 @@
  * serverless.yml (the `api` function, bundled by serverless-esbuild as a deploy bundles it), and
  * this plugin starts the rest of the local cloud around it — DynamoDB Local, S3 (s3rver) with
  * its object-created notifications, EventBridge PutEvents with rule matching, the simulated EC2,
- * the agents and the deadline sweep — the pieces and ports of `npm start`
+ * CloudWatch Logs (the training output), the agents and the deadline sweep — the pieces and ports of `npm start`
  * (localcloud/localCloud.ts), wired from serverless.yml by localcloud/serverlessConfig.ts.
  *
  * serverless-offline runs only the HTTP event here. EventBridge, S3 and schedule events would
@@ -15,8 +15,8 @@
  *   --data-dir DIR     keep jobs, objects and logs across restarts (as `npm start -- --data-dir`)
  *   --agent KIND       process (default) or simulated, as `npm start -- --agent`
  *   --local-config F   the simulated world (default localcloud.config.json)
- *   --events-port N, --s3-port N, --dynamodb-port N, --ec2-port N
- *                      the local cloud's other ports (default 4601-4604, as `npm start`);
+ *   --events-port N, --s3-port N, --dynamodb-port N, --ec2-port N, --logs-port N
+ *                      the local cloud's other ports (default 4601-4604 and 4606, as `npm start`);
  *                      the API's is serverless-offline's --httpPort (custom.serverless-offline: 4600)
  */
 const { join } = require('node:path');
@@ -42,6 +42,7 @@ class SpotTrainingLocalCloud {
               's3-port': { usage: 'S3 port (default 4602)', type: 'string' },
               'dynamodb-port': { usage: 'DynamoDB Local port (default 4603)', type: 'string' },
               'ec2-port': { usage: 'Simulated EC2 port (default 4604)', type: 'string' },
+              'logs-port': { usage: 'CloudWatch Logs port (default 4606)', type: 'string' },
             },
           },
         },
@@ -74,7 +75,7 @@ class SpotTrainingLocalCloud {
     const apiPort = Number(this.options.httpPort ?? offline.httpPort);
     if (!Number.isInteger(apiPort) || apiPort <= 0) throw new Error('custom.serverless-offline.httpPort must be set to the local API port (4600)');
     const ports = { api: apiPort };
-    for (const name of ['events', 's3', 'dynamodb', 'ec2']) {
+    for (const name of ['events', 's3', 'dynamodb', 'ec2', 'logs']) {
       const given = this.options[`${name}-port`];
       if (given === undefined) continue;
       const port = Number(given);
@@ -135,6 +136,7 @@ class SpotTrainingLocalCloud {
         `  DynamoDB                       ${e.dynamodb}`,
         `  EC2 (simulated)                ${e.ec2}`,
         `  CloudWatch (metrics)           ${e.cloudwatch}`,
+        `  CloudWatch Logs                ${e.logs}   (training output: /aws/sagemaker/TrainingJobs)`,
         `  Console                        npx spotctl console`,
         '',
         `  export AWS_ACCESS_KEY_ID=${this.cloud.env.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${this.cloud.env.AWS_SECRET_ACCESS_KEY} AWS_REGION=${this.cloud.env.AWS_REGION} AWS_DEFAULT_REGION=${this.cloud.env.AWS_DEFAULT_REGION}`,

@@ -1,10 +1,8 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   checkpointFolder,
-  logKey,
   MANIFEST_NAME,
   parseRequestKey,
   parseRestoreKey,
@@ -16,6 +14,8 @@ import {
   type RestoreInstruction,
 } from '../shared/protocol.js';
 import { parseS3Uri } from '../shared/s3uri.js';
+import { TRAINING_LOG_GROUP } from '../shared/trainingLogs.js';
+import { TrainingLog } from '../agent/logs.js';
 import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
 import { SpotTrainingError } from '../shared/errors.js';
@@ -36,15 +36,15 @@ export interface SimulatedAgentsOptions {
   s3: S3Client;
   /** Where the MetricDefinitions' values go, as the real agent puts them; none: the reports only. */
   cloudwatch?: CloudWatchClient;
+  /**
+   * The training output goes to CloudWatch Logs as the real agent sends it (agent/logs.ts): group
+   * /aws/sagemaker/TrainingJobs, stream <job>/algo-<host>-<epoch seconds>, shipped every second,
+   * at every checkpoint and at the end.
+   */
+  logs: CloudWatchLogsClient;
   controlBucket: string;
   settings: LocalCloudSettings;
   simulator: Ec2Simulator;
-  /**
-   * Training output goes here: <logDir>/<job>/attempt-<n>/<instance-id>.log, and to the control
-   * bucket at logKey(job, attempt, instance) (after restoring, at every checkpoint and at the
-   * end), where `spotctl logs` reads it as it reads CloudWatch Logs on AWS.
-   */
-  logDir: string;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -94,40 +94,30 @@ export class SimulatedAgents {
   }
 
   private async run(instanceId: string, job: string, launchedAttempt: number): Promise<void> {
-    const { s3, controlBucket } = this.options;
     const restore = await this.awaitRestore(instanceId, job, launchedAttempt);
     const attempt = restore.Attempt;
     const leader = restore.InstanceIds[0] === instanceId;
     const type = this.options.simulator.instance(instanceId)?.instanceType ?? '';
     const world = this.options.settings.instanceTypes[type];
     if (!world) throw new Error(`no simulated behaviour for instance type ${type}`);
-    const logFile = join(this.options.logDir, job, `attempt-${attempt}`, `${instanceId}.log`);
-    await mkdir(dirname(logFile), { recursive: true });
-    const metrics = new AttemptMetrics({ restore, instanceId, leader, s3, controlBucket, ...(this.options.cloudwatch ? { cloudwatch: this.options.cloudwatch } : {}) });
-    const say = (line: string) => {
+    const log = new TrainingLog({ client: this.options.logs, group: TRAINING_LOG_GROUP, jobName: job, host: restore.InstanceIds.indexOf(instanceId) + 1 });
+    const metrics = new AttemptMetrics({ restore, instanceId, leader, s3: this.options.s3, controlBucket: this.options.controlBucket, ...(this.options.cloudwatch ? { cloudwatch: this.options.cloudwatch } : {}) });
+    const say = async (line: string) => {
       metrics.line(line);
-      return appendFile(logFile, `${new Date().toISOString()} ${line}\n`);
+      log.line(line);
     };
-    // The whole file each time, one upload at a time (a later upload never loses to an earlier
-    // one); a failed upload is logged and never stops training.
-    let uploading: Promise<void> = Promise.resolve();
-    const uploadLog = () => {
+    // A failed shipment is logged and never stops training; the lines wait for the next one.
+    const shipLog = () => {
       void metrics.flush();
-      uploading = uploading.then(async () => {
-        try {
-          const body = await readFile(logFile, 'utf8');
-          await s3.send(new PutObjectCommand({ Bucket: controlBucket, Key: logKey(job, attempt, instanceId), Body: body, ContentType: 'text/plain; charset=utf-8' }));
-        } catch (error) {
-          this.log({ level: 'warn', msg: 'simulated agent could not upload its log', instanceId, error: String(error) });
-        }
-      });
-      return uploading;
+      return log.flush().catch((error: unknown) => this.log({ level: 'warn', msg: 'simulated agent could not ship its log', instanceId, error: String(error) }));
     };
+    const shipper = setInterval(() => void shipLog(), 1000);
     try {
-      await this.train(instanceId, job, restore, leader, world, say, uploadLog, metrics);
+      await this.train(instanceId, job, restore, leader, world, say, shipLog, metrics);
     } finally {
-      // Also when the instance went away mid-step: what was written is kept, as the CloudWatch agent would have shipped it.
-      await uploadLog();
+      // Also when the instance went away mid-step: what was written is kept, as the real agent ships it on SIGTERM.
+      clearInterval(shipper);
+      await shipLog();
     }
   }
 
@@ -138,7 +128,7 @@ export class SimulatedAgents {
     leader: boolean,
     world: NonNullable<LocalCloudSettings['instanceTypes'][string]>,
     say: (line: string) => Promise<void>,
-    uploadLog: () => Promise<void>,
+    shipLog: () => Promise<void>,
     metrics: AttemptMetrics,
   ): Promise<void> {
     const { s3, controlBucket } = this.options;
@@ -163,7 +153,7 @@ export class SimulatedAgents {
     } else {
       await say('no checkpoint to restore; starting from step 0');
     }
-    await uploadLog();
+    await shipLog();
     for (let s = 0; s < world.downloadSeconds; s++) await this.tick(instanceId);
     await report('downloaded');
 
@@ -180,7 +170,7 @@ export class SimulatedAgents {
       await say(simulatedMetrics(step));
       if (failAt !== undefined && step >= failAt) {
         await say(`training failed at step ${step}`);
-        await uploadLog();
+        await shipLog();
         await report('failed', { ExitCode: Number(hyper.sim_fail_exit_code), Reason: `simulated failure at step ${step}` });
         return;
       }
@@ -193,10 +183,10 @@ export class SimulatedAgents {
       if (leader && (stop || requests.length || step - lastCheckpoint >= world.checkpointEverySeconds)) {
         await this.checkpoint(restore, step, say);
         lastCheckpoint = step;
-        await uploadLog();
+        await shipLog();
       } else if (!leader && step - lastCheckpoint >= world.checkpointEverySeconds) {
         lastCheckpoint = step;
-        await uploadLog();
+        await shipLog();
       }
       if (stop) {
         await say('stop or interruption: final checkpoint written, training stopped');
@@ -213,7 +203,7 @@ export class SimulatedAgents {
       await s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: `${output.prefix}${job}/output/model.tar.gz`, Body: `model of ${job} after ${step} steps` }));
     }
     await say(`training completed after ${step} steps`);
-    await uploadLog();
+    await shipLog();
     await report('completed');
   }
 
@@ -230,8 +220,10 @@ export class SimulatedAgents {
         .sort((a, b) => b - a);
       for (const attempt of attempts) {
         const instruction = (await this.readJson(`s3://${this.options.controlBucket}/${restoreKey(job, attempt)}`)) as unknown as RestoreInstruction;
-        if (instruction.InstanceIds.includes(instanceId) && !this.finished.has(`${job}/${attempt}`)) {
-          this.finished.add(`${job}/${attempt}`);
+        // Per instance: every instance of a multi-instance attempt runs it once.
+        const run = `${instanceId}/${job}/${attempt}`;
+        if (instruction.InstanceIds.includes(instanceId) && !this.finished.has(run)) {
+          this.finished.add(run);
           return instruction;
         }
       }
@@ -239,7 +231,7 @@ export class SimulatedAgents {
     }
   }
 
-  /** Attempts this process already ran, so that a reboot does not rerun one. */
+  /** Attempts each instance already ran (`<instance>/<job>/<attempt>`), so that a reboot does not rerun one. */
   private readonly finished = new Set<string>();
 
   private async newRequests(job: string, attempt: number, seen: Set<string>): Promise<string[]> {

@@ -26,7 +26,7 @@ const schema = z.object({
   MAX_INSTANCES_PER_JOB: z.coerce.number().int().min(1).default(20),
   /** The AMI training instances boot: Node.js 20+ and the agent (README: "Real instances"). */
   EC2_IMAGE_ID: z.string().default(''),
-  /** CloudWatch Logs group the agents stream training output to; empty: the agent's log folder. */
+  /** CloudWatch Logs group the agents stream training output to; empty: the agent's default, /aws/sagemaker/TrainingJobs. */
   JOB_LOG_GROUP: z.string().default(''),
   EC2_INSTANCE_PROFILE_ARN: z.string().default(''),
   EC2_SUBNET_IDS: commaList,

@@ -15,7 +15,9 @@ import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
  *                                                       agent → control plane: how a checkpoint sync went
  *   reports/<job>/attempt-<n>/metrics.report.json       agent → control plane: the final metric values of an
  *                                                       attempt that ended by a stop or an interruption
- *   logs/<job>/attempt-<n>/<instance-id>.log            agent: the training output (locally; CloudWatch Logs on AWS)
+ *
+ * The training output is not here: it goes to CloudWatch Logs, where SageMaker puts it
+ * (shared/trainingLogs.ts).
  *
  * Checkpoints live under the job's CheckpointConfig.S3Uri, in a folder of the job's own (so two
  * jobs naming one S3Uri never mix their checkpoints), one folder per checkpoint, the manifest
@@ -28,25 +30,13 @@ import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
 export const REPORT_PREFIX = 'reports/';
 export const REPORT_SUFFIX = '.report.json';
 export const CONTROL_PREFIX = 'control/';
-export const LOG_PREFIX = 'logs/';
 /** The control bucket's own prefixes: no checkpoint, output or input location may be inside them. */
-export const PROTOCOL_PREFIXES = [CONTROL_PREFIX, REPORT_PREFIX, LOG_PREFIX] as const;
+export const PROTOCOL_PREFIXES = [CONTROL_PREFIX, REPORT_PREFIX] as const;
 export const MANIFEST_NAME = 'manifest.json';
 export { AGENT_PHASES, type AgentPhase };
 
 export const attemptFolder = (job: string, attempt: number) => `${job}/attempt-${attempt}/`;
 export const reportKey = (job: string, attempt: number, phase: AgentPhase) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}${phase}${REPORT_SUFFIX}`;
-export const logKey = (job: string, attempt: number, instanceId: string) => `${LOG_PREFIX}${attemptFolder(job, attempt)}${instanceId}.log`;
-/** The logs of a job, or of one of its attempts. */
-export const logsPrefix = (job: string, attempt?: number) => `${LOG_PREFIX}${attempt === undefined ? `${job}/` : attemptFolder(job, attempt)}`;
-
-/** Reads `logs/<job>/attempt-<n>/<instance-id>.log`. */
-export function parseLogKey(key: string): Parsed<{ job: string; attempt: number; instanceId: string }> {
-  const match = /^logs\/([^/]+)\/attempt-(\d{1,6})\/([^/]+)\.log$/.exec(key);
-  if (!match) return parseProblem(`not a log key (${LOG_PREFIX}<job>/attempt-<n>/<instance-id>.log)`);
-  const [, job = '', attempt = '', instanceId = ''] = match;
-  return parsedValue({ job, attempt: Number(attempt), instanceId });
-}
 
 /** Where the restore instructions of every attempt of a job are: list it to find the newest. */
 export const restoresPrefix = (job: string) => `${CONTROL_PREFIX}${job}/attempt-`;

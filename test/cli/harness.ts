@@ -19,7 +19,7 @@ export const FAST: LocalCloudSettings = {
 };
 
 export async function startCloud(): Promise<LocalCloud> {
-  return startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, settings: FAST, log: () => undefined });
+  return startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: FAST, log: () => undefined });
 }
 
 /**
@@ -34,6 +34,7 @@ export function userEnv(cloud: LocalCloud): Record<string, string> {
     SPOT_TRAINING_ENDPOINT: cloud.endpoints.api,
     AWS_ENDPOINT_URL_EVENTBRIDGE: cloud.endpoints.events,
     AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: cloud.endpoints.logs,
     // No shared config or credentials files of the machine's user.
     AWS_CONFIG_FILE: '/nonexistent/aws-config',
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',

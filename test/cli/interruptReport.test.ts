@@ -76,11 +76,19 @@ describe('spotctl interrupt, watch and report', () => {
     expect(statuses(done)).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
     expect(done.Interruptions?.[0]).toMatchObject({ InstanceId: first, InstanceAction: 'terminate', AttemptNumber: 1 });
 
-    // Both attempts' output, the first ending with its final checkpoint, the second resuming from it.
+    // Both attempts' output, a stream each, interleaved by time: the first ending with its final checkpoint, the second resuming from it.
     const logs = await spotctl(['logs', 'cli-interrupted'], env);
-    expect(logs.stdout).toMatch(new RegExp(`\\[attempt-1/${first}\\] \\S+ stop or interruption: final checkpoint written, training stopped`));
-    expect(logs.stdout).toMatch(/\[attempt-2\/i-\w+\] \S+ restored checkpoint step=\d+ at step \d+/);
-    expect(logs.stdout).toMatch(/\[attempt-2\/i-\w+\] \S+ training completed after 320 steps/);
+    const streams = [...new Set([...logs.stdout.matchAll(/^\[(algo-1-\d{10})\] /gm)].map((m) => m[1]))];
+    expect(streams).toHaveLength(2);
+    const [firstStream, secondStream] = streams as [string, string];
+    expect(Number(firstStream.slice(7))).toBeLessThan(Number(secondStream.slice(7)));
+    expect(logs.stdout).toContain(`[${firstStream}] `);
+    expect(logs.stdout).toMatch(new RegExp(`\\[${firstStream}\\] \\S+ stop or interruption: final checkpoint written, training stopped\n\\[${secondStream}\\] \\S+ restored checkpoint step=\\d+ at step \\d+\n`));
+    expect(logs.stdout.trimEnd()).toMatch(new RegExp(`\\[${secondStream}\\] \\S+ training completed after 320 steps$`));
+    // Each attempt alone
+    const [one, two] = await Promise.all([spotctl(['logs', 'cli-interrupted', '--attempt', '1'], env), spotctl(['logs', 'cli-interrupted', '--attempt', '2'], env)]);
+    expect(one.stdout + two.stdout).toBe(logs.stdout);
+    expect(two.stdout.startsWith(`[${secondStream}] `)).toBe(true);
   }, 90_000);
 
   it('report: the timeline as text and JSON, and an HTML page', async () => {

@@ -24,6 +24,10 @@ describe('spotctl pieces', () => {
     expect(local.apiEndpoint).toBe('http://127.0.0.1:4600');
     expect(local.eventSource()).toBe('aws.ec2');
     expect(local.endpointFor('s3')).toBe('http://127.0.0.1:4602');
+    // Training output is read where SageMaker puts it, from the local cloud's CloudWatch Logs or AWS's
+    expect(local.endpointFor('logs')).toBe('http://127.0.0.1:4606');
+    expect(ctx.endpointFor('logs')).toBeUndefined();
+    expect(local.logGroup()).toBe('/aws/sagemaker/TrainingJobs');
   });
 
   it('falls back to the local key pair only for local endpoints with nothing configured', async () => {

@@ -123,8 +123,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in headless Chromium', () =>
     await expect.poll(() => page.locator('#training-seconds').textContent()).toContain(`${job.TrainingTimeInSeconds} s`);
     expect(await page.locator('#billable-seconds').textContent()).toContain(`${job.BillableTimeInSeconds} s`);
     // The log of both attempts, read as spotctl logs reads it.
-    await expect.poll(() => page.locator('#log').textContent(), { timeout: 15_000 }).toContain('[attempt-2/');
-    expect(await page.locator('#log').textContent()).toContain('[attempt-1/');
+    // A stream per attempt: <job>/algo-1-<epoch seconds>, shown without the job.
+    const streamsShown = async () => new Set((await page.locator('#log').textContent())?.match(/\[algo-1-\d{10}\]/g) ?? []).size;
+    await expect.poll(streamsShown, { timeout: 15_000 }).toBe(2);
+    expect(await page.locator('#log').textContent()).toMatch(/\[algo-1-\d{10}\] \S+ restored checkpoint step=\d+/);
     expect(await page.locator('#stop').isDisabled()).toBe(true);
 
     const screenshot = join(ARTIFACTS, 'console-job.png');

@@ -326,9 +326,15 @@ describe.each(Object.keys(STAGES))('serverless package --stage %s', (stage) => {
     const controlBucket = String(t.Resources.S3BucketControlBucket!.Properties?.BucketName);
     for (const prefix of ['control/*', 'reports/*', 'checkpoints/*', 'output/*']) expect(text).toContain(`${controlBucket}/${prefix}`);
     expect(text).not.toContain(`${controlBucket}/*`);
-    const logs = statements.find((s) => s.Sid === 'TrainingLogs');
-    expect(logs?.Resource).toEqual({ 'Fn::Sub': '${TrainingLogGroup.Arn}' });
-    expect(t.Resources.TrainingLogGroup?.Properties?.LogGroupName).toBe(`/spot-training/${stage}/jobs`);
+    // Training output: streams and events in SageMaker's group only, and that group made if it is missing
+    const logGroupArn = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/sagemaker/TrainingJobs';
+    const logStatements = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
+    expect(logStatements.map((s) => [s.Sid, asArray(s.Action).sort(), s.Resource])).toEqual([
+      ['TrainingLogs', ['logs:CreateLogStream', 'logs:PutLogEvents'], { 'Fn::Sub': `${logGroupArn}:log-stream:*` }],
+      ['TrainingLogGroup', ['logs:CreateLogGroup'], [{ 'Fn::Sub': logGroupArn }, { 'Fn::Sub': `${logGroupArn}:*` }]],
+    ]);
+    // The stack does not own the group: an account that ran SageMaker has it already
+    expect(ofType(t, 'AWS::Logs::LogGroup').filter(([, r]) => r.Properties?.LogGroupName === '/aws/sagemaker/TrainingJobs')).toEqual([]);
     expect(t.Resources.TrainingInstanceProfile?.Properties?.Roles).toEqual([{ Ref: 'TrainingInstanceRole' }]);
     const group = t.Resources.TrainingSecurityGroup!.Properties!;
     expect(group.SecurityGroupIngress).toBeUndefined();
@@ -382,7 +388,8 @@ describe('the two stages', () => {
       PRICE_SOURCE: 'ec2',
     });
     expect(env('local')).toMatchObject({ TABLE_NAME: 'spot-training-local-jobs', CONTROL_BUCKET: 'spot-training-local-000000000000-control', ACCOUNT_ID: '000000000000' });
-    // spotctl logs reads the default stage's log group unless told another
+    // The agents write, and spotctl logs reads, SageMaker's log group on every stage
     expect(env('prod').JOB_LOG_GROUP).toBe(DEFAULT_LOG_GROUP);
+    expect(env('local').JOB_LOG_GROUP).toBe('/aws/sagemaker/TrainingJobs');
   });
 });

@@ -28,7 +28,7 @@ let api: TrainingJobsClient;
 let events: EventBridgeClient;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, settings: FAST, log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: FAST, log: () => undefined });
   api = new TrainingJobsClient(cloud.endpoints.api);
   events = new EventBridgeClient({ endpoint: cloud.endpoints.events, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
 }, 120_000);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import { TrainingJobsClient } from '../../cli/apiClient.js';
 import { waitFor, type Described } from '../../localcloud/demo.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
 import type { LocalCloudSettings } from '../../localcloud/settings.js';
+import { readTrainingLogs } from '../support/trainingLogs.js';
 
 /**
  * The real agent, as a process per simulated instance, running a real training script that
@@ -31,7 +32,7 @@ let events: EventBridgeClient;
 let s3: S3Client;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
   api = new TrainingJobsClient(cloud.endpoints.api);
   events = new EventBridgeClient({ endpoint: cloud.endpoints.events, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
@@ -51,10 +52,11 @@ async function interrupt(instanceId: string) {
   );
 }
 
+/** The training output of one attempt of a one-instance job: its stream is the attempt's (`<job>/algo-1-<epoch>`, in order of start). */
 async function attemptLog(job: string, attempt: number): Promise<string> {
-  const folder = join(cloud.logDir, job, `attempt-${attempt}`);
-  const files = await readdir(folder);
-  return (await Promise.all(files.map((f) => readFile(join(folder, f), 'utf8')))).join('\n');
+  const streams = await readTrainingLogs(cloud.endpoints.logs, job);
+  expect(streams.map((s) => s.stream)).toEqual(streams.map((s) => s.stream).filter((name) => new RegExp(`^${job}/algo-1-\\d{10}$`).test(name)));
+  return streams[attempt - 1]?.messages.join('\n') ?? '';
 }
 
 describe('a real training process under the real agent', () => {

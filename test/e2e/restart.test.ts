@@ -7,6 +7,7 @@ import { waitFor } from '../../localcloud/demo.js';
 import { startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
 import type { LocalCloudSettings } from '../../localcloud/settings.js';
 import { jobRequest } from '../support/jobHarness.js';
+import { readTrainingLogs } from '../support/trainingLogs.js';
 
 const SETTINGS: LocalCloudSettings = {
   timeScale: 40,
@@ -15,7 +16,7 @@ const SETTINGS: LocalCloudSettings = {
     'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 10, trainingSeconds: 200, uploadSeconds: 5, checkpointEverySeconds: 20 },
   },
 };
-const ports = { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 };
+const ports = { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 };
 let cloud: LocalCloud | undefined;
 let dataDir: string | undefined;
 
@@ -44,5 +45,11 @@ describe('the local cloud restarted mid-job with a data directory', () => {
       'Starting', 'Downloading', 'Training', 'Interrupted', 'Starting', 'Downloading', 'Training', 'Uploading', 'Completed',
     ]);
     expect(done.SecondaryStatusTransitions[5]?.StatusMessage).toMatch(/Restoring the latest checkpoint/);
+    // The training output of the first process's attempt is still in CloudWatch Logs, beside the second's
+    const streams = await readTrainingLogs(cloud.endpoints.logs, 'survives-restart');
+    expect(streams).toHaveLength(2);
+    expect(streams[0]?.messages[0]).toBe('no checkpoint to restore; starting from step 0');
+    expect(streams[1]?.messages[0]).toMatch(/^restored checkpoint step=\d+ at step \d+$/);
+    expect(streams[1]?.messages.at(-1)).toBe('training completed after 300 steps');
   }, 240_000);
 });

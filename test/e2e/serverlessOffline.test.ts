@@ -12,7 +12,7 @@ import { FAST, jobRequest, ROOT } from '../cli/harness.js';
  * cloud. A job is driven with the AWS CLI only — created, interrupted by put-events with the
  * instance that `aws ec2 describe-instances` names, and followed to Completed.
  */
-const PORTS = { http: 42410, events: 42411, s3: 42412, dynamodb: 42413, ec2: 42414, lambda: 42415 };
+const PORTS = { http: 42410, events: 42411, s3: 42412, dynamodb: 42413, ec2: 42414, lambda: 42415, logs: 42416 };
 const API = `http://127.0.0.1:${PORTS.http}`;
 
 let child: ChildProcess | undefined;
@@ -42,7 +42,7 @@ beforeAll(async () => {
   await writeFile(world, JSON.stringify(FAST));
   child = spawn(
     join(ROOT, 'node_modules', '.bin', 'serverless'),
-    ['offline', 'start', '--stage', 'local', '--httpPort', String(PORTS.http), '--lambdaPort', String(PORTS.lambda), '--events-port', String(PORTS.events), '--s3-port', String(PORTS.s3), '--dynamodb-port', String(PORTS.dynamodb), '--ec2-port', String(PORTS.ec2), '--agent', 'simulated', '--local-config', world],
+    ['offline', 'start', '--stage', 'local', '--httpPort', String(PORTS.http), '--lambdaPort', String(PORTS.lambda), '--events-port', String(PORTS.events), '--s3-port', String(PORTS.s3), '--dynamodb-port', String(PORTS.dynamodb), '--ec2-port', String(PORTS.ec2), '--logs-port', String(PORTS.logs), '--agent', 'simulated', '--local-config', world],
     { cwd: ROOT, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -94,5 +94,8 @@ describe('serverless offline start --stage local', () => {
     expect(done.SecondaryStatusTransitions.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Interrupted', 'Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
     const listed = await aws(['sagemaker', 'list-training-jobs', '--endpoint-url', API, '--status-equals', 'Completed']);
     expect(listed.TrainingJobSummaries.map((s: { TrainingJobName: string }) => s.TrainingJobName)).toEqual(['offline-job']);
+    // The training output of both attempts, where SageMaker puts it
+    const streams = await aws(['logs', 'describe-log-streams', '--endpoint-url', `http://127.0.0.1:${PORTS.logs}`, '--log-group-name', '/aws/sagemaker/TrainingJobs', '--log-stream-name-prefix', 'offline-job/']);
+    expect((streams.logStreams as { logStreamName: string }[]).map((s) => s.logStreamName)).toEqual([expect.stringMatching(/^offline-job\/algo-1-\d{10}$/), expect.stringMatching(/^offline-job\/algo-1-\d{10}$/)]);
   }, 180_000);
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeImds, type FakeImds } from '../../localcloud/fakeImds.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
 import { restoreKey, type RestoreInstruction } from '../../shared/protocol.js';
+import { readTrainingLogs } from '../support/trainingLogs.js';
 
 /**
  * The agent as a real process against the local cloud's S3 and a fake instance metadata
@@ -19,7 +20,7 @@ let s3: S3Client;
 let control: string;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, log: () => undefined });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   control = cloud.env.CONTROL_BUCKET ?? '';
 }, 120_000);
@@ -72,7 +73,7 @@ async function runAgent(job: string, instanceId: string, imds: FakeImds, env: Re
       SPOT_TRAINING_ATTEMPT: String(instruction.Attempt),
       SPOT_TRAINING_CONTROL_BUCKET: control,
       SPOT_TRAINING_ROOT: root,
-      SPOT_TRAINING_LOG_DIR: join(root, 'logs'),
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: cloud.endpoints.logs,
       SPOT_TRAINING_POLL_SECONDS: '0.1',
       SPOT_TRAINING_SYNC_SECONDS: '0.3',
       SPOT_TRAINING_STOP_GRACE_SECONDS: '5',
@@ -107,6 +108,14 @@ describe('the agent as a real process', () => {
     const data = await get(BUCKET, (found.at(-1) ?? '').replace('manifest.json', 'files/state.json'));
     expect(Buffer.byteLength(data ?? '')).toBe(manifest.Files[0]?.Size);
     expect(await get(BUCKET, 'output/agent-complete/output/model.tar.gz')).toBeDefined();
+    // The training output is in CloudWatch Logs where SageMaker puts it: one stream, algo-1, started when the agent was
+    const [log, ...others] = await readTrainingLogs(cloud.endpoints.logs, 'agent-complete');
+    expect(others).toEqual([]);
+    expect(log?.stream).toMatch(/^agent-complete\/algo-1-\d{10}$/);
+    const startedAt = Number(log?.stream.split('-').at(-1));
+    expect(Math.abs(startedAt - Date.now() / 1000)).toBeLessThan(60);
+    expect(log?.messages).toContain('[agent] no checkpoint to restore: starting from scratch');
+    expect(log?.messages.at(-1)).toBe('[agent] model uploaded; training job completed');
   }, 60_000);
 
   it('restores only the named complete checkpoint, never a newer folder cut off before its manifest', async () => {

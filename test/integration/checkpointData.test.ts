@@ -39,7 +39,7 @@ const writes: string[] = [];
 let beforeWrite: (key: string) => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   s3.middlewareStack.add(
     (next, context) => async (args) => {

@@ -3,9 +3,6 @@ import {
   AGENT_PHASES,
   checkpointFolder,
   CONTROL_REQUEST_KINDS,
-  logKey,
-  logsPrefix,
-  parseLogKey,
   parseManifestKey,
   parseReportKey,
   parseRequestKey,
@@ -16,6 +13,7 @@ import {
   restoreKey,
   restoresPrefix,
 } from '../../shared/protocol.js';
+import { parseTrainingLogStream, TRAINING_LOG_GROUP, trainingLogStream, trainingLogStreamPrefix } from '../../shared/trainingLogs.js';
 
 describe('the control bucket protocol: every key has one builder and one parser', () => {
   it('a restore instruction key reads back as its job and attempt, under the listing prefix', () => {
@@ -46,10 +44,14 @@ describe('the control bucket protocol: every key has one builder and one parser'
     expect(parseReportKey(reportKey('job-a', 2, phase))).toEqual({ ok: true, value: { job: 'job-a', attempt: 2, phase } });
   });
 
-  it('a log key reads back and lies under the job and attempt prefixes', () => {
-    const key = logKey('job-a', 4, 'i-0abc');
-    expect(key.startsWith(logsPrefix('job-a')) && key.startsWith(logsPrefix('job-a', 4))).toBe(true);
-    expect(parseLogKey(key)).toEqual({ ok: true, value: { job: 'job-a', attempt: 4, instanceId: 'i-0abc' } });
+  it("a training log stream is SageMaker's <job>/algo-<host>-<epoch seconds>, reads back, and lies under its job's prefix only", () => {
+    const stream = trainingLogStream('job-1', 3, Date.parse('2026-12-02T10:00:00.900Z'));
+    expect(TRAINING_LOG_GROUP).toBe('/aws/sagemaker/TrainingJobs');
+    expect(stream).toBe('job-1/algo-3-1796205600');
+    expect(parseTrainingLogStream(stream)).toEqual({ ok: true, value: { job: 'job-1', host: 3, startedAt: 1796205600 } });
+    expect(stream.startsWith(trainingLogStreamPrefix('job-1'))).toBe(true);
+    expect(trainingLogStream('job-10', 1, 0).startsWith(trainingLogStreamPrefix('job-1'))).toBe(false);
+    for (const name of ['job-1/attempt-1/i-0abc', 'job-1/algo-x-1', 'job_1/algo-1-1', 'job-1/algo-1-']) expect(parseTrainingLogStream(name).ok, name).toBe(false);
   });
 
   it('a manifest key names the S3Uri, the job and the checkpoint', () => {
