@@ -36,7 +36,7 @@ let s3: S3Client;
 let work: string;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0, cloudwatch: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
   const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
   sagemaker = new SageMakerClient({ ...common, endpoint: cloud.endpoints.api });
   events = new EventBridgeClient({ ...common, endpoint: cloud.endpoints.events });

@@ -27,7 +27,7 @@ let work: string;
 const requests: { command: string; input: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0, cloudwatch: 0 }, log: () => undefined });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   s3.middlewareStack.add(
     (next, context) => async (args) => {
