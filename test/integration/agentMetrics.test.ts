@@ -37,7 +37,7 @@ let cloudwatch: CloudWatchClient;
 let control: string;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0 }, log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0, cloudwatch: 0 }, log: () => undefined });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   cloudwatch = new CloudWatchClient({ endpoint: cloud.endpoints.cloudwatch, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   control = cloud.env.CONTROL_BUCKET ?? '';
