@@ -182,7 +182,9 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
     const parsed = report.value;
     // Every phase's body: a failure's exit code and reason, and the final metric values. Only a
     // failure needs its body; another phase moves the job on without it.
-    const body: Awaited<ReturnType<typeof services.control.readReport>> = await services.control.readReport(key).catch((error: unknown) => {
+    const body: Awaited<ReturnType<typeof services.control.readReport>> = await Promise.resolve()
+      .then(() => services.control.readReport(key))
+      .catch((error: unknown) => {
       if (parsed.phase === 'failed') throw error;
       return { problem: `body unreadable: ${String(error)}` };
     });

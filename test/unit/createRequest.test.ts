@@ -166,7 +166,7 @@ describe('input channels', () => {
     ['a channel over the https form of S3', [channel({}, { S3Uri: 'https://spot-training-data.s3.amazonaws.com/data' })], /at 'inputDataConfig\.1\.member\.dataSource\.s3DataSource\.s3Uri' .*look like s3:\/\/bucket\/prefix/],
     ['a channel inside the control prefix', [channel({}, { S3Uri: 's3://spot-training-control/control/other-job/' })], /holds the agent protocol/, CONTROL_CONFIG],
     ['a channel inside the reports prefix', [channel({}, { S3Uri: 's3://spot-training-control/reports' })], /holds the agent protocol/, CONTROL_CONFIG],
-    ['a key prefix that takes in the logs prefix', [channel({}, { S3Uri: 's3://spot-training-control/lo' })], /holds the agent protocol/, CONTROL_CONFIG],
+    ['a key prefix that takes in the reports prefix', [channel({}, { S3Uri: 's3://spot-training-control/re' })], /holds the agent protocol/, CONTROL_CONFIG],
     ['the whole control bucket', [channel({}, { S3Uri: 's3://spot-training-control' })], /holds the agent protocol/, CONTROL_CONFIG],
     ['a manifest that is a folder', [channel({}, { S3DataType: 'ManifestFile', S3Uri: 's3://spot-training-data/manifests/' })], /name the manifest object, not a folder/],
     ['a file system', [{ ChannelName: 'fs', DataSource: { FileSystemDataSource: { FileSystemId: 'fs-0123456789', FileSystemAccessMode: 'ro', FileSystemType: 'EFS', DirectoryPath: '/data' } } }], /FileSystemDataSource is not supported here: EFS and FSx/],
