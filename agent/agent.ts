@@ -339,8 +339,7 @@ export class Agent {
         void log.line(`[agent] cannot start ${command.file}: ${error.message}`);
         resolve(127);
       });
-      // 'close': after the output streams ended, so that the reports carry the last metric printed.
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
     });
   }
 
