@@ -51,7 +51,15 @@ export interface SimulatedAgentsOptions {
 const TAG_JOB = 'spot-training:job';
 const TAG_ATTEMPT = 'spot-training:attempt';
 
-class AgentStopped extends SpotTrainingError {}
+class AgentStopped extends SpotTrainingError {
+  constructor(
+    message: string,
+    /** The instance is stopping or shutting down (the agent gets SIGTERM), not gone or closed. */
+    readonly shuttingDown = false,
+  ) {
+    super(message);
+  }
+}
 
 export class SimulatedAgents {
   private readonly running = new Map<string, Promise<void>>();
@@ -90,7 +98,7 @@ export class SimulatedAgents {
   private async tick(instanceId: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, this.tickMs));
     const state = this.options.simulator.instance(instanceId)?.state;
-    if (this.closed || state !== 'running') throw new AgentStopped(`instance ${instanceId} is ${state ?? 'gone'}`);
+    if (this.closed || state !== 'running') throw new AgentStopped(`instance ${instanceId} is ${state ?? 'gone'}`, !this.closed && (state === 'shutting-down' || state === 'stopping'));
   }
 
   private async run(instanceId: string, job: string, launchedAttempt: number): Promise<void> {
@@ -164,7 +172,15 @@ export class SimulatedAgents {
     const seen = new Set<string>();
     let lastCheckpoint = step;
     while (step < totalSteps) {
-      await this.tick(instanceId);
+      await this.tick(instanceId).catch(async (error: unknown) => {
+        // The OS shutting down sends the agent SIGTERM: as the real agent does, the leader takes
+        // a final checkpoint and reports the attempt's final metric values before it goes.
+        if (error instanceof AgentStopped && error.shuttingDown && leader) {
+          if (step > lastCheckpoint) await this.checkpoint(restore, step, say).catch(() => undefined);
+          await metrics.reportEnded().catch(() => undefined);
+        }
+        throw error;
+      });
       step += 1;
       await say(`step ${step}/${totalSteps}`);
       await say(simulatedMetrics(step));
