@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parseRequestKey, parseRestoreKey, reportKey, requestsPrefix, restoreKey, restoresPrefix, type AgentPhase, type RestoreInstruction } from '../shared/protocol.js';
+import { DownloadProgressReport } from './downloadProgress.js';
 import { DEFAULT_TRANSFER, type TransferSettings } from './checkpoint/settings.js';
 import { Checkpointer, type CheckpointSettings, type SyncRequest } from './checkpoint/sync.js';
 import { failureReason, uploadModel, uploadOutputData } from './container/artifacts.js';
@@ -169,7 +170,7 @@ export class Agent {
         throw new Error(`CheckpointRestoreError: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     })();
-    const downloading = this.downloadChannels(restore, hostIndex, workspace, transfer, say);
+    const downloading = this.downloadChannels(restore, hostIndex, workspace, transfer, say, leader);
     const [restored, downloaded] = await Promise.allSettled([restoring, downloading]);
     for (const outcome of [restored, downloaded]) {
       if (outcome.status === 'rejected') return fail(outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
@@ -257,10 +258,13 @@ export class Agent {
   }
 
   /** File-mode channels into /opt/ml/input/data/<channel>, with progress in the log every few seconds. */
-  private async downloadChannels(restore: RestoreInstruction, hostIndex: number, workspace: Workspace, transfer: TransferSettings, say: (text: string) => Promise<void>): Promise<void> {
+  private async downloadChannels(restore: RestoreInstruction, hostIndex: number, workspace: Workspace, transfer: TransferSettings, say: (text: string) => Promise<void>, leader: boolean): Promise<void> {
     const channels = restore.InputDataConfig ?? [];
     if (!channels.length) return;
     let lastSaid = 0;
+    // The leader's progress is the job's: its Downloading StatusMessage says how much is left.
+    const { s3, controlBucket, jobName, pollIntervalMs } = this.config;
+    const progress = leader ? new DownloadProgressReport({ s3, controlBucket, jobName, attempt: restore.Attempt, intervalMs: pollIntervalMs, say }) : undefined;
     const result = await downloadChannels({
       s3: this.config.s3,
       channels,
@@ -270,6 +274,7 @@ export class Agent {
       stateFile: this.path(`/var/lib/spot-training/${this.config.jobName}.channels.json`),
       transfer,
       onProgress: (p) => {
+        progress?.update(p);
         if (Date.now() - lastSaid < 5000 || p.files === p.totalFiles) return;
         lastSaid = Date.now();
         void say(`downloading input data: ${p.files} of ${p.totalFiles} files, ${mib(p.bytes)} of ${mib(p.totalBytes)} MiB`);
@@ -277,6 +282,7 @@ export class Agent {
     }).catch((error: unknown) => {
       throw new Error(`ClientError: Data download failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     });
+    await progress?.finish();
     await say(
       `input data downloaded: ${result.totalFiles} files, ${mib(result.totalBytes)} MiB in ${(result.durationMs / 1000).toFixed(1)} s` +
         (result.keptFiles ? ` (${result.keptFiles} already on this instance)` : ''),

@@ -16,7 +16,7 @@ import { Imds } from './imds.js';
  * cloud for a simulated instance). Configuration is the environment, validated here:
  *   SPOT_TRAINING_JOB, SPOT_TRAINING_ATTEMPT, SPOT_TRAINING_CONTROL_BUCKET   (from the user data)
  *   SPOT_TRAINING_LOG_GROUP      CloudWatch Logs group of the training output, default /aws/sagemaker/TrainingJobs
- *   SPOT_TRAINING_POLL_SECONDS   control requests and the spot notice, default 5
+ *   SPOT_TRAINING_POLL_SECONDS   control requests, the spot notice and input download progress reports, default 5
  *   SPOT_TRAINING_SYNC_SECONDS   periodic checkpoint sync, default 300
  *   SPOT_TRAINING_STOP_GRACE_SECONDS  time the training process gets after SIGTERM when stopped, default 120 (SageMaker's)
  *   SPOT_TRAINING_INTERRUPT_GRACE_SECONDS  the same at a spot interruption, default 90 (the final checkpoint needs the rest)

@@ -20,6 +20,9 @@ import type { Ec2Simulator } from './ec2Simulator.js';
 import type { LocalCloudSettings } from './settings.js';
 import { SpotTrainingError } from '../shared/errors.js';
 import { AttemptMetrics } from '../agent/attemptMetrics.js';
+import { DEFAULT_TRANSFER } from '../agent/checkpoint/settings.js';
+import { channelObjects } from '../agent/container/channels.js';
+import { DownloadProgressReport } from '../agent/downloadProgress.js';
 
 /**
  * The local cloud's stand-in for the agent on a training instance: it speaks the agent's S3
@@ -162,7 +165,24 @@ export class SimulatedAgents {
       await say('no checkpoint to restore; starting from step 0');
     }
     await shipLog();
-    for (let s = 0; s < world.downloadSeconds; s++) await this.tick(instanceId);
+    // The job's input channels, listed as the agent lists them, "arrive" evenly over the download
+    // time; the leader reports how far it has come, as the agent does, every five seconds.
+    const input = leader && restore.InputDataConfig?.length
+      ? await channelObjects({ s3, channels: restore.InputDataConfig, hostIndex: 0, hostCount: restore.InstanceIds.length, transfer: DEFAULT_TRANSFER }).catch(async (error: unknown) => {
+          await say(`input data not listed: ${String(error)}`);
+          return [];
+        })
+      : [];
+    const progress = input.length
+      ? new DownloadProgressReport({ s3, controlBucket, jobName: job, attempt, intervalMs: 5 * this.tickMs, say })
+      : undefined;
+    const totalBytes = input.reduce((n, o) => n + o.size, 0);
+    for (let s = 0; s < world.downloadSeconds; s++) {
+      await this.tick(instanceId);
+      const files = Math.floor((input.length * (s + 1)) / world.downloadSeconds);
+      progress?.update({ files, totalFiles: input.length, bytes: input.slice(0, files).reduce((n, o) => n + o.size, 0), totalBytes });
+    }
+    await progress?.finish();
     await report('downloaded');
 
     // Training: a step per simulated second, checkpoints every so often and when asked.

@@ -1,8 +1,12 @@
+import type { z } from 'zod';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { TRAINING_JOB_NAME, type Checkpoint, type JobRecord } from './lifecycle/job.js';
+import { parsedValue, parseProblem, type Parsed } from './errors.js';
 import { parseS3Uri } from './s3uri.js';
 import {
   checkpointOutcomeBody,
+  downloadProgressBody,
+  type DownloadProgressBody,
   checkpointFolder,
   type CheckpointOutcomeBody,
   MANIFEST_NAME,
@@ -117,42 +121,50 @@ export class ControlChannel {
     return undefined;
   }
 
-  /** The body of an agent report; a body that is missing, too large or not JSON reads as empty. */
   /**
    * A report's body, each field validated on its own: a field that is not what it should be is
    * left out (and named in `problem`), so that the report still moves the job on.
    */
   async readReport(key: string): Promise<AgentReportBody & { problem?: string }> {
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return { problem: `larger than ${MAX_REPORT_BYTES} bytes` };
-    const text = (await object.Body?.transformToString()) ?? '';
-    try {
-      const parsed = JSON.parse(text) as Record<string, unknown>;
-      const metrics = parsed.FinalMetricDataList === undefined ? undefined : parseReportedMetrics(parsed.FinalMetricDataList);
-      return {
-        ...(Number.isSafeInteger(parsed.ExitCode) ? { ExitCode: parsed.ExitCode as number } : {}),
-        ...(typeof parsed.Reason === 'string' ? { Reason: parsed.Reason.slice(0, 1024) } : {}),
-        ...(typeof parsed.Time === 'string' && !Number.isNaN(Date.parse(parsed.Time)) ? { Time: parsed.Time } : {}),
-        ...(Array.isArray(metrics) ? { FinalMetricDataList: metrics } : {}),
-        ...(typeof metrics === 'string' ? { problem: metrics } : {}),
-      };
-    } catch {
-      return { problem: 'not JSON' };
-    }
+    const read = await this.readJson(key);
+    if (!read.ok) return { problem: read.problem };
+    const parsed = (read.value ?? {}) as Record<string, unknown>;
+    const metrics = parsed.FinalMetricDataList === undefined ? undefined : parseReportedMetrics(parsed.FinalMetricDataList);
+    return {
+      ...(Number.isSafeInteger(parsed.ExitCode) ? { ExitCode: parsed.ExitCode as number } : {}),
+      ...(typeof parsed.Reason === 'string' ? { Reason: parsed.Reason.slice(0, 1024) } : {}),
+      ...(typeof parsed.Time === 'string' && !Number.isNaN(Date.parse(parsed.Time)) ? { Time: parsed.Time } : {}),
+      ...(Array.isArray(metrics) ? { FinalMetricDataList: metrics } : {}),
+      ...(typeof metrics === 'string' ? { problem: metrics } : {}),
+    };
   }
 
   /** The body of a checkpoint outcome report, validated; a message naming the field when it is not one. */
-  async readCheckpointOutcome(key: string): Promise<CheckpointOutcomeBody | string> {
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return `larger than ${MAX_REPORT_BYTES} bytes`;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse((await object.Body?.transformToString()) ?? '');
-    } catch {
-      return 'not JSON';
-    }
-    const result = checkpointOutcomeBody.safeParse(parsed);
+  readCheckpointOutcome(key: string): Promise<CheckpointOutcomeBody | string> {
+    return this.readValidated(key, checkpointOutcomeBody);
+  }
+
+  /** The body of a download progress report, validated; a message naming the field when it is not one. */
+  readDownloadProgress(key: string): Promise<DownloadProgressBody | string> {
+    return this.readValidated(key, downloadProgressBody);
+  }
+
+  private async readValidated<T>(key: string, schema: z.ZodType<T>): Promise<T | string> {
+    const read = await this.readJson(key);
+    if (!read.ok) return read.problem;
+    const result = schema.safeParse(read.value);
     return result.success ? result.data : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  }
+
+  /** A small JSON object of the control bucket, or what is wrong with it (too large, not JSON). */
+  private async readJson(key: string): Promise<Parsed<unknown>> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if ((object.ContentLength ?? 0) > MAX_REPORT_BYTES) return parseProblem(`larger than ${MAX_REPORT_BYTES} bytes`);
+    try {
+      return parsedValue(JSON.parse((await object.Body?.transformToString()) ?? '') as unknown);
+    } catch {
+      return parseProblem('not JSON');
+    }
   }
 
   private async put(key: string, body: unknown): Promise<void> {

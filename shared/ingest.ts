@@ -6,7 +6,8 @@ import type { Services } from './services.js';
 import { eventKey, instanceStateChange, rebalanceRecommendation, spotInterruptionWarning } from './events/ec2Events.js';
 import { MalformedEventError, parseEvent } from './events/envelope.js';
 import { decodeS3Key, isEventBridgeEnvelope, KeyEncodingError, s3EventBridgeObjectCreated, s3Notification, s3Record } from './events/s3Events.js';
-import { isUserFileInCheckpoint, MANIFEST_NAME, parseCheckpointOutcomeKey, parseManifestKey, parseMetricsReportKey, parseReportKey, REPORT_PREFIX, toCheckpointOutcome } from './protocol.js';
+import { isUserFileInCheckpoint, MANIFEST_NAME, parseCheckpointOutcomeKey, parseManifestKey, parseMetricsReportKey,
+  parseProgressReportKey, parseReportKey, REPORT_PREFIX, toCheckpointOutcome } from './protocol.js';
 
 /**
  * From AWS's event shapes to the lifecycle's events: validate, find the job, apply.
@@ -176,6 +177,10 @@ async function ingestS3Object(services: Services, bucket: string, key: string, t
   if (bucket === services.config.controlBucket && metricsReport.ok) {
     return ingestMetricsReport(services, key, metricsReport.value, time, context);
   }
+  const progressReport = parseProgressReportKey(key);
+  if (bucket === services.config.controlBucket && progressReport.ok) {
+    return ingestDownloadProgress(services, key, progressReport.value, time, context);
+  }
   if (bucket === services.config.controlBucket && key.startsWith(REPORT_PREFIX)) {
     const report = parseReportKey(key);
     if (!report.ok) return malformed('agent report', report.problem, key);
@@ -238,6 +243,20 @@ async function ingestMetricsReport(services: Services, key: string, parsed: { jo
     services,
     parsed.job,
     { type: 'metricsReported', time: body.Time ? Date.parse(body.Time) : time, attempt: parsed.attempt, metrics: body.FinalMetricDataList },
+    context,
+  );
+  return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status === 'ignored' ? outcome.reason : outcome.status };
+}
+
+/** How far an attempt's input download has come: the Downloading status's message. */
+async function ingestDownloadProgress(services: Services, key: string, parsed: { job: string; attempt: number }, time: number, context: { source: string; eventId: string }): Promise<IngestResult> {
+  const body = await services.control.readDownloadProgress(key);
+  if (typeof body === 'string') return malformed('download progress report', `${key}: ${body}`, key);
+  const { Files, TotalFiles, Bytes, TotalBytes } = body;
+  const outcome = await processJobEvent(
+    services,
+    parsed.job,
+    { type: 'downloadProgress', time: Math.min(Date.parse(body.Time), time), attempt: parsed.attempt, progress: { Files, TotalFiles, Bytes, TotalBytes } },
     context,
   );
   return outcome.status === 'applied' ? { status: 'processed' } : { status: 'ignored', detail: outcome.status === 'ignored' ? outcome.reason : outcome.status };

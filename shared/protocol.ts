@@ -15,6 +15,8 @@ import { AGENT_PHASES, type AgentPhase } from './lifecycle/vocabulary.js';
  *                                                       agent → control plane: how a checkpoint sync went
  *   reports/<job>/attempt-<n>/metrics.report.json       agent → control plane: the final metric values of an
  *                                                       attempt that ended by a stop or an interruption
+ *   reports/<job>/attempt-<n>/progress.report.json      agent → control plane: how much input data is left to
+ *                                                       download (rewritten as it goes)
  *
  * The training output is not here: it goes to CloudWatch Logs, where SageMaker puts it
  * (shared/trainingLogs.ts).
@@ -159,13 +161,35 @@ export function parseReportedMetrics(value: unknown): MetricDatum[] | string {
 export const metricsReportKey = (job: string, attempt: number) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}metrics${REPORT_SUFFIX}`;
 
 /** Reads `reports/<job>/attempt-<n>/metrics.report.json`. */
-export function parseMetricsReportKey(key: string): Parsed<{ job: string; attempt: number }> {
-  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/metrics\.report\.json$/.exec(key);
-  if (!match) return parseProblem(`not a metrics report key (reports/<job>/attempt-<n>/metrics${REPORT_SUFFIX})`);
+export const parseMetricsReportKey = (key: string) => parseNamedReportKey(key, 'metrics');
+
+/** Where an attempt's leader says how far its File-mode input download has come; rewritten as it goes. */
+export const progressReportKey = (job: string, attempt: number) => `${REPORT_PREFIX}${attemptFolder(job, attempt)}progress${REPORT_SUFFIX}`;
+
+/** Reads `reports/<job>/attempt-<n>/progress.report.json`. */
+export const parseProgressReportKey = (key: string) => parseNamedReportKey(key, 'progress');
+
+function parseNamedReportKey(key: string, name: 'metrics' | 'progress'): Parsed<{ job: string; attempt: number }> {
+  const match = /^reports\/([^/]+)\/attempt-(\d{1,6})\/([a-z]+)\.report\.json$/.exec(key);
+  if (!match || match[3] !== name) return parseProblem(`not a ${name} report key (reports/<job>/attempt-<n>/${name}${REPORT_SUFFIX})`);
   const [, job = '', attempt = ''] = match;
   if (!TRAINING_JOB_NAME.test(job)) return parseProblem(`'${job.slice(0, 80)}' is not a training job name`);
   return parsedValue({ job, attempt: Number(attempt) });
 }
+
+/** A progress report's body: how much of the attempt's input data is on the instance. */
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const downloadProgressBody = z
+  .object({
+    Time: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time'),
+    Files: count,
+    TotalFiles: count,
+    Bytes: count,
+    TotalBytes: count,
+  })
+  .refine((b) => b.Files <= b.TotalFiles, { message: 'more files than TotalFiles', path: ['Files'] })
+  .refine((b) => b.Bytes <= b.TotalBytes, { message: 'more bytes than TotalBytes', path: ['Bytes'] });
+export type DownloadProgressBody = z.infer<typeof downloadProgressBody>;
 
 export interface ParsedReportKey {
   job: string;

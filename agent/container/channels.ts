@@ -133,8 +133,8 @@ async function listManifest(s3: S3Client, channel: string, uri: string, transfer
 type DownloadState = Record<string, { etag: string; size: number }>;
 const stateKey = (o: ChannelObject) => `${o.channel}\u0000${o.path}`;
 
-export async function downloadChannels(input: DownloadInput): Promise<DownloadResult> {
-  const started = Date.now();
+/** What one instance downloads of the channels: every object of each, or its shard. */
+export async function channelObjects(input: Pick<DownloadInput, 's3' | 'channels' | 'hostIndex' | 'hostCount' | 'transfer'>): Promise<ChannelObject[]> {
   const { s3, transfer } = input;
   const objects: ChannelObject[] = [];
   for (const channel of input.channels) {
@@ -145,8 +145,15 @@ export async function downloadChannels(input: DownloadInput): Promise<DownloadRe
       if (!safeRelativePath(o.path)) throw new ChannelError(`channel ${channel.ChannelName}: s3://${o.bucket}/${o.key} has no safe local name ('${o.path}')`);
     }
     objects.push(...shard(listed, source.S3DataDistributionType, input.hostIndex, input.hostCount));
-    await mkdir(input.channelDir(channel.ChannelName), { recursive: true });
   }
+  return objects;
+}
+
+export async function downloadChannels(input: DownloadInput): Promise<DownloadResult> {
+  const started = Date.now();
+  const { s3, transfer } = input;
+  const objects = await channelObjects(input);
+  for (const channel of input.channels) await mkdir(input.channelDir(channel.ChannelName), { recursive: true });
 
   const state: DownloadState = JSON.parse(await readFile(input.stateFile, 'utf8').catch(() => '{}')) as DownloadState;
   const progress: DownloadProgress = { files: 0, totalFiles: objects.length, bytes: 0, totalBytes: objects.reduce((n, o) => n + o.size, 0) };

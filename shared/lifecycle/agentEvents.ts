@@ -1,4 +1,4 @@
-import { checkpointHome, type EpochMillis, type JobRecord, liveInstanceIds } from './job.js';
+import { checkpointHome, currentAttempt, type EpochMillis, type JobRecord, liveInstanceIds } from './job.js';
 import { isTerminal, MESSAGES, type SecondaryStatus } from './statuses.js';
 import { ruleFor, type Trigger } from './transitions.js';
 import { Draft, ignore } from './draft.js';
@@ -6,7 +6,7 @@ import { terminateEffect } from './effects.js';
 import { withReportedMetrics } from './metrics.js';
 import { type AgentPhase, type Decision, type JobEvent } from './vocabulary.js';
 
-/** What the agent says: its phase reports and its checkpoints' manifests. */
+/** What the agent says: its phase reports, its download progress and its checkpoints' manifests. */
 
 type ProgressPhase = Exclude<AgentPhase, 'failed'>;
 
@@ -77,6 +77,27 @@ function onPhase(job: JobRecord, event: Extract<JobEvent, { type: 'agentReport' 
     const live = liveInstanceIds(attempt);
     if (live.length) draft.effects.push(terminateEffect(attempt, live, 'training completed', false));
   }
+  return draft.decision();
+}
+
+/**
+ * While Downloading, the Downloading transition's StatusMessage says how much input data is
+ * left, as SageMaker updates a status's message without a transition. Progress only grows within
+ * an attempt, so a report that says less than the recorded one is older and changes nothing.
+ */
+export function onDownloadProgress(job: JobRecord, event: Extract<JobEvent, { type: 'downloadProgress' }>, at: EpochMillis): Decision {
+  if (isTerminal(job.SecondaryStatus)) return ignore('terminal', `job is ${job.SecondaryStatus}`);
+  if (event.attempt !== job.CurrentAttempt) return ignore('stale', `progress of attempt ${event.attempt}; current is ${job.CurrentAttempt}`);
+  if (job.SecondaryStatus !== 'Downloading') return ignore('not-applicable', `download progress while ${job.SecondaryStatus}`);
+  const known = currentAttempt(job).InputDownload;
+  const progress = event.progress;
+  if (known && progress.Bytes <= known.Bytes && progress.Files <= known.Files) {
+    const same = progress.Bytes === known.Bytes && progress.Files === known.Files;
+    return ignore(same ? 'duplicate' : 'stale', `${progress.Bytes} bytes, ${progress.Files} files is not more than the ${known.Bytes} bytes, ${known.Files} files recorded`);
+  }
+  const draft = new Draft(job, at);
+  draft.attempt.InputDownload = { ...progress };
+  draft.say(MESSAGES.downloadingInput(progress));
   return draft.decision();
 }
 

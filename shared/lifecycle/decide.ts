@@ -1,5 +1,5 @@
 import { type EpochMillis, type JobRecord } from './job.js';
-import { onAgentReport, onCheckpoint } from './agentEvents.js';
+import { onAgentReport, onCheckpoint, onDownloadProgress } from './agentEvents.js';
 import { onCheckpointOutcome } from './checkpointOutcomes.js';
 import { onMetricsReported } from './metrics.js';
 import { ignore } from './draft.js';
@@ -42,6 +42,8 @@ export function decide(job: JobRecord, event: JobEvent, now: EpochMillis): Decis
       return onCheckpointOutcome(job, event, at);
     case 'metricsReported':
       return onMetricsReported(job, event, at);
+    case 'downloadProgress':
+      return onDownloadProgress(job, event, at);
     case 'stopRequested':
       return onStopRequested(job, at);
     case 'timer':

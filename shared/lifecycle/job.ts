@@ -101,6 +101,15 @@ export interface Attempt {
   Prices?: { Spot: number; OnDemand: number };
   /** The final checkpoint the agent took when the attempt was told to end (interruption, stop). */
   FinalCheckpoint?: FinalCheckpoint;
+  /** How much of its File-mode input the attempt's leader has downloaded, as it last reported. */
+  InputDownload?: InputDownload;
+}
+
+export interface InputDownload {
+  Files: number;
+  TotalFiles: number;
+  Bytes: number;
+  TotalBytes: number;
 }
 
 export type CheckpointTrigger = 'periodic' | 'requested' | 'final';

@@ -58,6 +58,8 @@ export const MESSAGES = {
   preparing: 'Preparing the instances for training.',
   downloading: 'Restoring the latest checkpoint and downloading the training image.',
   downloadingFromScratch: 'Downloading the training image; no checkpoint to restore.',
+  downloadingInput: (p: { Files: number; TotalFiles: number; Bytes: number; TotalBytes: number }) =>
+    `Downloading input data: ${formatBytes(p.TotalBytes - p.Bytes)} of ${formatBytes(p.TotalBytes)} left, ${p.TotalFiles - p.Files} of ${p.TotalFiles} files.`,
   training: 'Training image download completed. Training in progress.',
   uploading: 'Uploading generated training model',
   completed: 'Training job completed',
@@ -75,3 +77,16 @@ export const MESSAGES = {
   failed: (exitCode: number | undefined) =>
     exitCode === undefined ? 'Training failed.' : `Training failed with exit code ${exitCode}.`,
 } as const;
+
+/** A size as people read it: binary units, about three significant digits (`1.50 GiB`, `512 B`). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  if (unit === 0) return `${value} B`;
+  return `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
+}

@@ -1,4 +1,4 @@
-import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type InstanceAction, type JobRecord, type Market, type MetricDatum, type TransitionRecord } from './job.js';
+import { type Checkpoint, type CheckpointOutcome, type EpochMillis, type InputDownload, type InstanceAction, type JobRecord, type Market, type MetricDatum, type TransitionRecord } from './job.js';
 import { type InstancePrices } from './money.js';
 import { type SecondaryStatus } from './statuses.js';
 import { type Trigger } from './transitions.js';
@@ -36,6 +36,8 @@ export type JobEvent = {
   | { type: 'agentReport'; attempt: number; phase: AgentPhase; exitCode?: number; reason?: string; metrics?: MetricDatum[] }
   /** The final metric values of an attempt that ended by a stop or an interruption; no status changes. */
   | { type: 'metricsReported'; attempt: number; metrics: MetricDatum[] }
+  /** How far the attempt's File-mode input download has come, while the job is Downloading; no status changes. */
+  | { type: 'downloadProgress'; attempt: number; progress: InputDownload }
   | { type: 'checkpoint'; checkpoint: Checkpoint }
   /** The agent's report of one checkpoint sync: complete, failed, a final one started, or LocalPath empty. */
   | { type: 'checkpointOutcome'; attempt: number; outcome: CheckpointOutcome }

@@ -175,4 +175,23 @@ describe('the agent as a real process', () => {
     const report = JSON.parse((await get(control, `reports/${job}/attempt-1/failed.report.json`)) ?? '{}') as { Reason: string };
     expect(report.Reason).toMatch(/CheckpointRestoreError: .*manifest says 9999/);
   }, 60_000);
+
+  it('reports how far its input download has come, the last report with every file and byte of the channel', async () => {
+    // Given a job with a 12-file training channel
+    const job = 'agent-progress';
+    const sizes = Array.from({ length: 12 }, (_, i) => 1000 + i * 337);
+    for (const [i, size] of sizes.entries()) await put(BUCKET, `data/${job}/part-${i}.bin`, 'x'.repeat(size));
+    const imds = await startFakeImds('i-5000000000000006', () => undefined);
+    // When the agent runs it
+    const run = await runAgent(job, 'i-5000000000000006', imds, { TOTAL_STEPS: '3', STEP_MS: '10', CHECKPOINT_EVERY: '5' }, {
+      InputDataConfig: [{ ChannelName: 'training', InputMode: 'File', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/${job}/`, S3DataDistributionType: 'FullyReplicated' } } }],
+    });
+    expect(await run.exit, run.output()).toBe(0);
+    await imds.close();
+    // Then its progress report, written before the downloaded report, says all of it is there
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const progress = JSON.parse((await get(control, `reports/${job}/attempt-1/progress.report.json`)) ?? '{}') as Record<string, unknown>;
+    expect(progress).toEqual({ Time: expect.any(String), Files: 12, TotalFiles: 12, Bytes: total, TotalBytes: total });
+    expect(Number.isNaN(Date.parse(String(progress.Time)))).toBe(false);
+  }, 60_000);
 });
