@@ -23,3 +23,13 @@ export function parseS3Uri(uri: string): S3Location {
   }
   return { bucket, prefix: segments.length ? `${segments.join('/')}/` : '' };
 }
+
+/**
+ * An S3 URI as a bucket and a key prefix taken as written, not as a folder: SageMaker's S3Prefix
+ * channel is every key that starts with it, and a ManifestFile's URI names one object.
+ */
+export function parseS3KeyPrefix(uri: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match) throw new S3UriError('look like s3://bucket/prefix');
+  return { bucket: match[1] ?? '', prefix: match[2] ?? '' };
+}

@@ -6,6 +6,7 @@ import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SpotTrainingError } from '../../shared/errors.js';
 import type { TrainingJobSpec } from '../../shared/lifecycle/job.js';
+import { parseS3Uri, type S3Location } from '../../shared/s3uri.js';
 import { inPool } from '../checkpoint/pool.js';
 import type { TransferSettings } from '../checkpoint/settings.js';
 
@@ -31,11 +32,13 @@ export interface ArtifactTarget {
 /** SageMaker keeps the first 1024 characters of a failure file as FailureReason. */
 const FAILURE_REASON_CHARS = 1024;
 
-export function outputFolder(output: OutputConfig, jobName: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(output.S3OutputPath);
-  if (!match) throw new ArtifactUploadError(`OutputDataConfig.S3OutputPath ${output.S3OutputPath} is not an s3:// URI`);
-  const base = match[2] ?? '';
-  return { bucket: match[1] as string, prefix: `${base === '' || base.endsWith('/') ? base : `${base}/`}${jobName}/output/` };
+export function outputFolder(output: OutputConfig, jobName: string): S3Location {
+  try {
+    const { bucket, prefix } = parseS3Uri(output.S3OutputPath);
+    return { bucket, prefix: `${prefix}${jobName}/output/` };
+  } catch (error) {
+    throw new ArtifactUploadError(`OutputDataConfig.S3OutputPath ${output.S3OutputPath} is not an S3 folder: it must ${(error as Error).message}`);
+  }
 }
 
 /** The server-side encryption of every object written for the job. */

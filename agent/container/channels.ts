@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SpotTrainingError } from '../../shared/errors.js';
 import type { InputChannel } from '../../shared/lifecycle/jobSpec.js';
+import { parseS3KeyPrefix } from '../../shared/s3uri.js';
 import { safeRelativePath } from '../checkpoint/manifest.js';
 import { inPool } from '../checkpoint/pool.js';
 import type { TransferSettings } from '../checkpoint/settings.js';
@@ -59,9 +60,11 @@ const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 /** `s3://bucket/any key prefix`, the prefix as submitted (SageMaker matches keys that start with it). */
 export function splitChannelUri(uri: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!match) throw new ChannelError(`${uri} is not an s3:// URI`);
-  return { bucket: match[1] as string, prefix: match[2] ?? '' };
+  try {
+    return parseS3KeyPrefix(uri);
+  } catch {
+    throw new ChannelError(`${uri} is not an s3:// URI`);
+  }
 }
 
 /**

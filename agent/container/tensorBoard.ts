@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { TensorBoardOutputConfig } from '../../shared/lifecycle/jobSpec.js';
+import { parseS3Uri, type S3Location } from '../../shared/s3uri.js';
 import { inPool } from '../checkpoint/pool.js';
 import type { TransferSettings } from '../checkpoint/settings.js';
 import { encryption, type OutputConfig } from './artifacts.js';
@@ -27,10 +28,9 @@ export class TensorBoardSync {
     private readonly transfer: TransferSettings,
   ) {}
 
-  get destination(): { bucket: string; prefix: string } {
-    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(this.config.S3OutputPath) ?? [];
-    const base = match[2] ?? '';
-    return { bucket: match[1] ?? '', prefix: `${base === '' || base.endsWith('/') ? base : `${base}/`}${this.jobName}/tensorboard-output/` };
+  get destination(): S3Location {
+    const { bucket, prefix } = parseS3Uri(this.config.S3OutputPath);
+    return { bucket, prefix: `${prefix}${this.jobName}/tensorboard-output/` };
   }
 
   /** Copies what changed; one copy at a time, a call during one waits for it. Resolves with the files copied. */
