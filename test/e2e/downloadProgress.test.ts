@@ -1,7 +1,7 @@
 import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, type CreateTrainingJobCommandInput, type DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
+import { startCloudWithClients, type CloudWithClients } from '../support/awsClients.js';
 import { FAST, jobRequest } from '../cli/harness.js';
 
 /**
@@ -14,24 +14,19 @@ const FILE_BYTES = 3 * 1024 * 1024;
 // A download long enough to be seen: 600 simulated seconds, 15 s at the local cloud's time scale.
 const SETTINGS = { ...FAST, instanceTypes: { ...FAST.instanceTypes, 'g5.xlarge': { ...FAST.instanceTypes['g5.xlarge']!, downloadSeconds: 600, trainingSeconds: 20 } } };
 
-let cloud: LocalCloud;
+let aws: CloudWithClients;
 let sagemaker: SageMakerClient;
-let s3: S3Client;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: SETTINGS, log: () => undefined });
-  sagemaker = new SageMakerClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1, endpoint: cloud.endpoints.api });
-  s3 = new S3Client({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true, endpoint: cloud.endpoints.s3 });
+  aws = await startCloudWithClients({ settings: SETTINGS });
+  sagemaker = aws.sagemaker;
+  const { s3 } = aws;
   for (let i = 0; i < FILES; i++) {
     await s3.send(new PutObjectCommand({ Bucket: 'spot-training-data', Key: `data/progress/part-${String(i).padStart(3, '0')}.bin`, Body: Buffer.alloc(FILE_BYTES, i) }));
   }
 }, 120_000);
 
-afterAll(async () => {
-  sagemaker?.destroy();
-  s3?.destroy();
-  await cloud?.stop();
-}, 150_000);
+afterAll(() => aws?.stop(), 150_000);
 
 async function describeUntil(name: string, done: (job: DescribeTrainingJobCommandOutput) => boolean, timeoutMs = 120_000): Promise<DescribeTrainingJobCommandOutput> {
   const deadline = Date.now() + timeoutMs;

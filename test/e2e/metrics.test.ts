@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingJobsClient } from '../../cli/apiClient.js';
 import type { Report } from '../../cli/report.js';
 import { waitFor } from '../../localcloud/demo.js';
-import { LOCAL_CREDENTIALS, type LocalCloud } from '../../localcloud/localCloud.js';
 import { simulatedMetrics } from '../../localcloud/simulatedAgent.js';
-import { jobRequest, spotctl, startCloud, userEnv } from '../cli/harness.js';
+import { FAST, jobRequest, spotctl, userEnv } from '../cli/harness.js';
+import { startCloudWithClients, type CloudWithClients } from '../support/awsClients.js';
 
 /**
  * MetricDefinitions end to end on the local cloud: the simulated agent prints a training curve,
@@ -32,25 +32,20 @@ const valuesAt = (step: number) => {
   return { loss: Number(/loss=([0-9.]+)/.exec(line)?.[1]), accuracy: Number(/accuracy=([0-9.]+)/.exec(line)?.[1]) };
 };
 
-let cloud: LocalCloud;
+let aws: CloudWithClients;
 let api: TrainingJobsClient;
 let sagemaker: SageMakerClient;
 let cloudwatch: CloudWatchClient;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  cloud = await startCloud();
-  api = new TrainingJobsClient(cloud.endpoints.api);
-  sagemaker = new SageMakerClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1, endpoint: cloud.endpoints.api });
-  cloudwatch = new CloudWatchClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1, endpoint: cloud.endpoints.cloudwatch });
-  env = userEnv(cloud);
+  aws = await startCloudWithClients({ settings: FAST });
+  ({ sagemaker, cloudwatch } = aws);
+  api = new TrainingJobsClient(aws.cloud.endpoints.api);
+  env = userEnv(aws.cloud);
 }, 120_000);
 
-afterAll(async () => {
-  sagemaker?.destroy();
-  cloudwatch?.destroy();
-  await cloud?.stop();
-}, 150_000);
+afterAll(() => aws?.stop(), 150_000);
 
 describe('MetricDefinitions to FinalMetricDataList', () => {
   it.concurrent('a completed job has the values its last step printed, in Describe and in spotctl report', async () => {

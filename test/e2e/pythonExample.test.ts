@@ -8,7 +8,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, StopTrainingJobCommand, type CreateTrainingJobCommandInput, type DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
+import { startCloudWithClients, type CloudWithClients } from '../support/awsClients.js';
+import type { LocalCloud } from '../../localcloud/localCloud.js';
 import type { LocalCloudSettings } from '../../localcloud/settings.js';
 
 /**
@@ -35,20 +36,14 @@ let events: EventBridgeClient;
 let s3: S3Client;
 let work: string;
 
+let aws: CloudWithClients;
+
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0, cloudwatch: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
-  const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-  sagemaker = new SageMakerClient({ ...common, endpoint: cloud.endpoints.api });
-  events = new EventBridgeClient({ ...common, endpoint: cloud.endpoints.events });
-  s3 = new S3Client({ ...common, endpoint: cloud.endpoints.s3, forcePathStyle: true });
+  aws = await startCloudWithClients({ settings: SETTINGS, agent: 'process' });
+  ({ cloud, sagemaker, events, s3 } = aws);
   work = await mkdtemp(join(tmpdir(), 'python-example-'));
 }, 120_000);
-afterAll(async () => {
-  sagemaker?.destroy();
-  events?.destroy();
-  s3?.destroy();
-  await cloud?.stop();
-}, 60_000);
+afterAll(() => aws?.stop(), 60_000);
 
 /** spot-training's members beyond SageMaker's (attempts, checkpoint), read over plain HTTP. */
 async function beyondSageMaker(name: string): Promise<{ Attempts: { InstanceIds: string[] }[]; LatestCheckpoint?: { CheckpointId: string }; SecondaryStatus: string }> {

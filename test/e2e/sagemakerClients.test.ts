@@ -19,7 +19,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
+import { startCloudWithClients, type CloudWithClients } from '../support/awsClients.js';
+import { LOCAL_CREDENTIALS, type LocalCloud } from '../../localcloud/localCloud.js';
 import type { LocalCloudSettings } from '../../localcloud/settings.js';
 import { restoreKey, type RestoreInstruction } from '../../shared/protocol.js';
 
@@ -44,20 +45,14 @@ let sagemaker: SageMakerClient;
 let events: EventBridgeClient;
 let s3: S3Client;
 
+let aws: CloudWithClients;
+
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: FAST, log: () => undefined });
-  const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-  sagemaker = new SageMakerClient({ ...common, endpoint: cloud.endpoints.api });
-  events = new EventBridgeClient({ ...common, endpoint: cloud.endpoints.events });
-  s3 = new S3Client({ ...common, endpoint: cloud.endpoints.s3, forcePathStyle: true });
+  aws = await startCloudWithClients({ settings: FAST });
+  ({ cloud, sagemaker, events, s3 } = aws);
 }, 120_000);
 
-afterAll(async () => {
-  sagemaker?.destroy();
-  events?.destroy();
-  s3?.destroy();
-  await cloud?.stop();
-}, 60_000);
+afterAll(() => aws?.stop(), 60_000);
 
 const describeJob = (name: string) => sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
 const statuses = (job: DescribeTrainingJobOutputLike) => (job.SecondaryStatusTransitions ?? []).map((t) => t.Status);

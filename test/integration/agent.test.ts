@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeImds, type FakeImds } from '../../localcloud/fakeImds.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
-import { restoreKey, type RestoreInstruction } from '../../shared/protocol.js';
+import type { RestoreInstruction } from '../../shared/protocol.js';
+import { spawnAgent, type AgentRun } from '../support/agentProcess.js';
 import { readTrainingLogs } from '../support/trainingLogs.js';
 
 /**
@@ -29,11 +27,6 @@ afterAll(async () => {
   await cloud?.stop();
 }, 60_000);
 
-interface Run {
-  exit: Promise<number>;
-  output: () => string;
-}
-
 async function put(bucket: string, key: string, body: string) {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 }
@@ -46,7 +39,7 @@ async function get(bucket: string, key: string): Promise<string | undefined> {
   }
 }
 
-async function runAgent(job: string, instanceId: string, imds: FakeImds, env: Record<string, string>, restore: Partial<RestoreInstruction> = {}): Promise<Run> {
+async function runAgent(job: string, instanceId: string, imds: FakeImds, env: Record<string, string>, restore: Partial<RestoreInstruction> = {}): Promise<AgentRun> {
   const instruction: RestoreInstruction = {
     TrainingJobName: job,
     Attempt: 1,
@@ -59,32 +52,7 @@ async function runAgent(job: string, instanceId: string, imds: FakeImds, env: Re
     InstanceIds: [instanceId],
     ...restore,
   };
-  await put(control, restoreKey(job, instruction.Attempt), JSON.stringify(instruction));
-  const root = await mkdtemp(join(tmpdir(), 'instance-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'agent/main.ts'], {
-    env: {
-      ...process.env,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
-      SPOT_TRAINING_JOB: job,
-      SPOT_TRAINING_ATTEMPT: String(instruction.Attempt),
-      SPOT_TRAINING_CONTROL_BUCKET: control,
-      SPOT_TRAINING_ROOT: root,
-      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: cloud.endpoints.logs,
-      SPOT_TRAINING_POLL_SECONDS: '0.1',
-      SPOT_TRAINING_SYNC_SECONDS: '0.3',
-      SPOT_TRAINING_STOP_GRACE_SECONDS: '5',
-      SPOT_TRAINING_CONTAINER_RUNTIME: 'process',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  return { exit: new Promise((r) => child.on('exit', (code) => r(code ?? 1))), output: () => output };
+  return spawnAgent(cloud, s3, imds, instruction, { SPOT_TRAINING_SYNC_SECONDS: '0.3' });
 }
 
 async function manifests(job: string): Promise<string[]> {

@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeImds } from '../../localcloud/fakeImds.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
-import { metricsReportKey, reportKey, restoreKey, type RestoreInstruction } from '../../shared/protocol.js';
+import { metricsReportKey, reportKey, type RestoreInstruction } from '../../shared/protocol.js';
+import { spawnAgent } from '../support/agentProcess.js';
 
 /**
  * The real agent as a process, its training command printing metrics: the final values in the
@@ -68,34 +65,8 @@ async function runAgent(job: string, instanceId: string, epochs: number, notice:
     InstanceIds: [instanceId],
     AlgorithmSpecification: { TrainingImage: 'train:latest', TrainingInputMode: 'File', MetricDefinitions: DEFINITIONS },
   };
-  await s3.send(new PutObjectCommand({ Bucket: control, Key: restoreKey(job, 1), Body: JSON.stringify(instruction) }));
-  const root = await mkdtemp(join(tmpdir(), 'instance-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'agent/main.ts'], {
-    env: {
-      ...process.env,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
-      AWS_ENDPOINT_URL_CLOUDWATCH: cloud.endpoints.cloudwatch,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
-      SPOT_TRAINING_JOB: job,
-      SPOT_TRAINING_ATTEMPT: '1',
-      SPOT_TRAINING_CONTROL_BUCKET: control,
-      SPOT_TRAINING_ROOT: root,
-      SPOT_TRAINING_LOG_DIR: join(root, 'logs'),
-      SPOT_TRAINING_POLL_SECONDS: '0.1',
-      SPOT_TRAINING_STOP_GRACE_SECONDS: '5',
-      // The command as a process of the instance: no container engine here.
-      SPOT_TRAINING_CONTAINER_RUNTIME: 'process',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exit = new Promise<number>((r) => child.on('exit', (code) => r(code ?? 1))).finally(() => imds.close());
-  return { exit, output: () => output };
+  const run = await spawnAgent(cloud, s3, imds, instruction);
+  return { exit: run.exit.finally(() => imds.close()), output: run.output };
 }
 
 describe('the agent with MetricDefinitions', () => {

@@ -40,7 +40,7 @@ import { isTerminal, primaryStatusOf } from '../../shared/lifecycle/statuses.js'
 import { isLegal } from '../../shared/lifecycle/transitions.js';
 import { processJobEvent } from '../../shared/jobEvents/processJobEvent.js';
 import type { Services } from '../../shared/services.js';
-import { checkpointOutcomeKey, reportKey } from '../../shared/protocol.js';
+import { checkpointOutcomeKey, progressReportKey, reportKey } from '../../shared/protocol.js';
 import type { JobStore } from '../../shared/store/jobStore.js';
 
 export const DATA_BUCKET = 'spot-training-data';
@@ -70,6 +70,8 @@ export type Cmd =
   | { k: 'rebalance'; sel: Sel; idx: number; delay: boolean }
   | { k: 'report'; off: -1 | 0 | 1; phase: AgentPhase; exitCode: number; delay: boolean }
   | { k: 'checkpoint'; seq: number; delay: boolean }
+  /** The leader's input download progress (`files` of 8 done), for the Downloading StatusMessage; never a status change. */
+  | { k: 'progress'; off: -1 | 0 | 1; files: number; delay: boolean }
   /**
    * The agent's report of a checkpoint sync: complete, failed, or a final one started; a final
    * one `late` finished after its deadline. The record must report each one it took.
@@ -141,6 +143,7 @@ const leaf: fc.Arbitrary<Cmd> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('checkpoint' as const), seq: fc.integer({ min: 1, max: 40 }), delay }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('progress' as const), off: fc.constantFrom<-1 | 0 | 1>(0, 0, 0, -1, 1), files: fc.integer({ min: 0, max: 8 }), delay }) },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -591,6 +594,15 @@ export async function runHistory(store: JobStore, config: Config, history: Histo
         await send({ label: `report ${cmd.phase} attempt ${attempt}`, run: () => ingestS3Notification(services, raw) }, cmd.delay);
         return;
       }
+      case 'progress': {
+        const attempt = Math.max(1, snapshot.CurrentAttempt + cmd.off);
+        const key = progressReportKey(name, attempt);
+        const body = { Time: new Date(clock).toISOString(), Files: cmd.files, TotalFiles: 8, Bytes: cmd.files * 1000, TotalBytes: 8000 };
+        s3.objects.set(`${config.controlBucket}/${key}`, JSON.stringify(body));
+        const raw = s3Event(config.controlBucket, key);
+        await send({ label: `progress ${cmd.files}/8 attempt ${attempt}`, run: () => ingestS3Notification(services, raw) }, cmd.delay);
+        return;
+      }
       case 'checkpoint': {
         // The agent writes the checkpoint's files, then its manifest: only then is there an event.
         const key = `${checkpointFolder}/${name}/step=${cmd.seq}/manifest.json`;
@@ -752,6 +764,9 @@ export function checkRecord(name: string, job: JobRecord, uploaded: ReadonlySet<
     const to = t[i]!;
     if (!isLegal(from.Status, to.Status)) violation(name, `illegal transition ${from.Status} → ${to.Status} (${t.map((x) => x.Status).join(', ')})`);
     if (to.StartTime < from.StartTime) violation(name, `transition ${to.Status} starts at ${to.StartTime}, before ${from.Status} at ${from.StartTime}`);
+  }
+  for (const x of t) {
+    if (x.StatusMessage.startsWith('Downloading input data') && x.Status !== 'Downloading') violation(name, `a ${x.Status} transition says '${x.StatusMessage}'`);
   }
   const view = secondaryStatusTransitions(job);
   for (let i = 0; i + 1 < view.length; i++) {
