@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, rename, rm, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { MANIFEST_NAME } from '../../shared/protocol.js';
@@ -7,6 +7,7 @@ import { parseS3Uri } from '../../shared/s3uri.js';
 import { ObjectCorruptError, ObjectMissingError, RestoreError } from './errors.js';
 import { ManifestError, parseManifest, S3Sha256, type Manifest, type ManifestFile } from './manifest.js';
 import { inPool } from './pool.js';
+import { RangedFile } from './rangedFile.js';
 import type { TransferSettings } from './settings.js';
 
 /**
@@ -133,18 +134,17 @@ interface Range {
   end: number;
 }
 
-/** One file being restored: opened once, its ranges written as they come, closed when all are in. */
+/** One file being restored: its ranges written as they come, each range's digest kept for the check. */
 class RestoringFile {
-  private handle?: Promise<FileHandle>;
+  readonly target: RangedFile;
   private readonly digests: Buffer[] = [];
-  private remaining: number;
 
   constructor(
     readonly entry: ManifestFile,
     readonly path: string,
     readonly uri: string,
   ) {
-    this.remaining = this.ranges().length;
+    this.target = new RangedFile(path, entry.Size, this.ranges().length);
   }
 
   ranges(): Range[] {
@@ -158,29 +158,19 @@ class RestoringFile {
     return ranges;
   }
 
-  open(): Promise<FileHandle> {
-    this.handle ??= (async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      const handle = await open(this.path, 'w');
-      await handle.truncate(this.entry.Size);
-      return handle;
-    })();
-    return this.handle;
-  }
-
   async partDone(index: number, digest: Buffer): Promise<void> {
     this.digests[index] = digest;
-    if (--this.remaining === 0) await (await this.open()).close();
+    await this.target.rangeDone();
   }
 
   /** Closes the file if it is open; the restore failed. */
-  async abandon(): Promise<void> {
-    await (await this.handle?.catch(() => undefined))?.close().catch(() => undefined);
+  abandon(): Promise<void> {
+    return this.target.abandon();
   }
 
   async finish(): Promise<void> {
     const { entry } = this;
-    if (entry.Size === 0) await (await this.open()).close();
+    if (entry.Size === 0) await this.target.close();
     if (entry.Checksum) {
       const actual =
         entry.Size === 0 ? createHash('sha256').digest('base64') : entry.ChecksumType === 'COMPOSITE' ? S3Sha256.composite(this.digests) : (this.digests[0] ?? Buffer.alloc(0)).toString('base64');
@@ -191,10 +181,6 @@ class RestoringFile {
     if (entry.MtimeMs > 0) await utimes(this.path, new Date(entry.MtimeMs), new Date(entry.MtimeMs));
   }
 }
-
-const WRITE_BLOCK = 1024 * 1024;
-const ZEROS = Buffer.alloc(2 * WRITE_BLOCK);
-const allZero = (chunk: Buffer) => chunk.length <= ZEROS.length && chunk.equals(ZEROS.subarray(0, chunk.length));
 
 async function fetchRange(s3: S3Client, bucket: string, key: string, range: Range): Promise<void> {
   const { file } = range;
@@ -213,33 +199,16 @@ async function fetchRange(s3: S3Client, bucket: string, key: string, range: Rang
   if (!Number.isNaN(total) && total !== file.entry.Size) {
     throw new ObjectCorruptError(`${file.entry.Path} (${file.uri}) has ${total} bytes; the manifest says ${file.entry.Size}`);
   }
-  const handle = await file.open();
   const hash = createHash('sha256');
-  let position = range.start;
-  // Written a MiB at a time: fewer, larger writes; a MiB of zeros is not written (a hole).
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let pendingAt = position;
-  const flush = async () => {
-    if (!pendingBytes) return;
-    const block = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-    if (!allZero(block)) await handle.write(block, 0, block.length, pendingAt);
-    pendingAt += pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-  };
-  for await (const piece of object.Body as AsyncIterable<Uint8Array>) {
-    const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    if (position + chunk.length > range.end + 1) throw new ObjectCorruptError(`${file.entry.Path} (${file.uri}) sent more than the range ${range.start}-${range.end}`);
-    hash.update(chunk);
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    position += chunk.length;
-    if (pendingBytes >= WRITE_BLOCK) await flush();
-  }
-  await flush();
-  if (position - range.start !== expected) {
-    throw new ObjectCorruptError(`${file.entry.Path} (${file.uri}) gave ${position - range.start} bytes for the range ${range.start}-${range.end}`);
+  const written = await file.target.write(
+    object.Body as AsyncIterable<Uint8Array>,
+    range.start,
+    range.end,
+    () => new ObjectCorruptError(`${file.entry.Path} (${file.uri}) sent more than the range ${range.start}-${range.end}`),
+    hash,
+  );
+  if (written !== expected) {
+    throw new ObjectCorruptError(`${file.entry.Path} (${file.uri}) gave ${written} bytes for the range ${range.start}-${range.end}`);
   }
   await file.partDone(range.index, hash.digest());
 }

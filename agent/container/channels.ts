@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SpotTrainingError } from '../../shared/errors.js';
@@ -6,6 +6,7 @@ import type { InputChannel } from '../../shared/lifecycle/jobSpec.js';
 import { parseS3KeyPrefix } from '../../shared/s3uri.js';
 import { safeRelativePath } from '../checkpoint/manifest.js';
 import { inPool } from '../checkpoint/pool.js';
+import { RangedFile } from '../checkpoint/rangedFile.js';
 import type { TransferSettings } from '../checkpoint/settings.js';
 
 /**
@@ -221,8 +222,7 @@ async function saveState(path: string, state: DownloadState): Promise<void> {
 
 /** One object being downloaded under a temporary name, renamed into place when its last range is in. */
 class PendingFile {
-  private handle?: Promise<FileHandle>;
-  private remaining: number;
+  readonly target: RangedFile;
   readonly temporary: string;
 
   constructor(
@@ -230,34 +230,24 @@ class PendingFile {
     readonly path: string,
     partSize: number,
   ) {
-    this.remaining = Math.ceil(object.size / partSize);
     this.temporary = `${path}.spot-training-download`;
-  }
-
-  open(): Promise<FileHandle> {
-    this.handle ??= (async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      const handle = await open(this.temporary, 'w');
-      await handle.truncate(this.object.size);
-      return handle;
-    })();
-    return this.handle;
+    this.target = new RangedFile(this.temporary, object.size, Math.ceil(object.size / partSize));
   }
 
   /** True when that was the last range: the file is complete and in place. */
   async rangeDone(): Promise<boolean> {
-    if (--this.remaining > 0) return false;
-    await this.complete();
+    if (!(await this.target.rangeDone())) return false;
+    await rename(this.temporary, this.path);
     return true;
   }
 
   async complete(): Promise<void> {
-    await (await this.open()).close();
+    await this.target.close();
     await rename(this.temporary, this.path);
   }
 
   async abandon(): Promise<void> {
-    await (await this.handle?.catch(() => undefined))?.close().catch(() => undefined);
+    await this.target.abandon();
     await rm(this.temporary, { force: true });
   }
 }
@@ -269,12 +259,8 @@ async function fetchInto(s3: S3Client, file: PendingFile, start: number, end: nu
     const why = status === 412 ? 'it changed while the channel was being downloaded' : (error as Error).name;
     throw new ChannelError(`channel ${object.channel}: s3://${object.bucket}/${object.key} cannot be read: ${why}`, { cause: error });
   });
-  const handle = await file.open();
-  let position = start;
-  for await (const piece of got.Body as AsyncIterable<Uint8Array>) {
-    await handle.write(piece, 0, piece.byteLength, position);
-    position += piece.byteLength;
-  }
-  if (position !== end + 1) throw new ChannelError(`channel ${object.channel}: s3://${object.bucket}/${object.key} gave ${position - start} bytes for the range ${start}-${end}`);
-  return position - start;
+  const where = `channel ${object.channel}: s3://${object.bucket}/${object.key}`;
+  const written = await file.target.write(got.Body as AsyncIterable<Uint8Array>, start, end, () => new ChannelError(`${where} sent more than the range ${start}-${end}`));
+  if (written !== end - start + 1) throw new ChannelError(`${where} gave ${written} bytes for the range ${start}-${end}`);
+  return written;
 }
