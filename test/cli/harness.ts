@@ -18,6 +18,15 @@ export const FAST: LocalCloudSettings = {
   },
 };
 
+/** For the real agent as a process: the simulated phases take a second, the agent's own work takes the time. */
+export const REAL_AGENT: LocalCloudSettings = {
+  timeScale: 40,
+  sweepIntervalSeconds: 0.5,
+  instanceTypes: {
+    'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 1, trainingSeconds: 1, uploadSeconds: 1, checkpointEverySeconds: 20 },
+  },
+};
+
 export async function startCloud(): Promise<LocalCloud> {
   return startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: FAST, log: () => undefined });
 }

@@ -10,7 +10,7 @@ import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudWithClients, type CloudWithClients } from '../support/awsClients.js';
 import type { LocalCloud } from '../../localcloud/localCloud.js';
-import type { LocalCloudSettings } from '../../localcloud/settings.js';
+import { REAL_AGENT } from '../cli/harness.js';
 
 /**
  * examples/linear_regression.py, a training script written against SageMaker's container
@@ -19,13 +19,6 @@ import type { LocalCloudSettings } from '../../localcloud/settings.js';
  * local cloud by the real agent: its `training` channel of generated CSV in the local S3,
  * interrupted once and resumed from its checkpoint, its model in S3 where SageMaker puts it.
  */
-const SETTINGS: LocalCloudSettings = {
-  timeScale: 40,
-  sweepIntervalSeconds: 0.5,
-  instanceTypes: {
-    'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 1, trainingSeconds: 1, uploadSeconds: 1, checkpointEverySeconds: 20 },
-  },
-};
 const SCRIPT = resolve('examples/linear_regression.py');
 const BUCKET = 'spot-training-data';
 const run = promisify(execFile);
@@ -39,7 +32,7 @@ let work: string;
 let aws: CloudWithClients;
 
 beforeAll(async () => {
-  aws = await startCloudWithClients({ settings: SETTINGS, agent: 'process' });
+  aws = await startCloudWithClients({ settings: REAL_AGENT, agent: 'process' });
   ({ cloud, sagemaker, events, s3 } = aws);
   work = await mkdtemp(join(tmpdir(), 'python-example-'));
 }, 120_000);

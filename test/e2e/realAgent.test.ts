@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingJobsClient } from '../../cli/apiClient.js';
 import { waitFor, type Described } from '../../localcloud/demo.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
-import type { LocalCloudSettings } from '../../localcloud/settings.js';
+import { REAL_AGENT } from '../cli/harness.js';
 import { readTrainingLogs } from '../support/trainingLogs.js';
 
 /**
@@ -17,13 +17,6 @@ import { readTrainingLogs } from '../support/trainingLogs.js';
  * counts steps and checkpoints: interrupted twice, it resumes from its checkpoints and
  * finishes with the right result.
  */
-const SETTINGS: LocalCloudSettings = {
-  timeScale: 40,
-  sweepIntervalSeconds: 0.5,
-  instanceTypes: {
-    'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 1, trainingSeconds: 1, uploadSeconds: 1, checkpointEverySeconds: 20 },
-  },
-};
 const SCRIPT = resolve('examples/count-steps.mjs');
 
 let cloud: LocalCloud;
@@ -32,7 +25,7 @@ let events: EventBridgeClient;
 let s3: S3Client;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: REAL_AGENT, agent: 'process', log: () => undefined });
   api = new TrainingJobsClient(cloud.endpoints.api);
   events = new EventBridgeClient({ endpoint: cloud.endpoints.events, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });

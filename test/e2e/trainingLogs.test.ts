@@ -1,6 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasAwsCli } from '../support/awsCli.js';
 import { TrainingJobsClient } from '../../cli/apiClient.js';
 import { waitFor } from '../../localcloud/demo.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
@@ -25,14 +26,6 @@ const GROUP = '/aws/sagemaker/TrainingJobs';
 const JOB = 'logs-two-hosts';
 const STEPS = 60;
 
-const hasAwsCli = (() => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let cloud: LocalCloud;
 let api: TrainingJobsClient;

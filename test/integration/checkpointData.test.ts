@@ -11,7 +11,7 @@ import { parseManifest, type Manifest } from '../../agent/checkpoint/manifest.js
 import { TrainingJobsClient } from '../../cli/apiClient.js';
 import { waitFor } from '../../localcloud/demo.js';
 import { LOCAL_CREDENTIALS, startLocalCloud, type LocalCloud } from '../../localcloud/localCloud.js';
-import type { LocalCloudSettings } from '../../localcloud/settings.js';
+import { REAL_AGENT } from '../cli/harness.js';
 import type { RestoreInstruction } from '../../shared/protocol.js';
 
 /**
@@ -19,13 +19,6 @@ import type { RestoreInstruction } from '../../shared/protocol.js';
  * cloud's S3, and what the control plane makes of the outcomes it reports.
  */
 const BUCKET = 'spot-training-data';
-const SETTINGS: LocalCloudSettings = {
-  timeScale: 40,
-  sweepIntervalSeconds: 0.5,
-  instanceTypes: {
-    'g5.xlarge': { launchDelaySeconds: 20, spotCapacity: true, spotPrice: 0.4, onDemandPrice: 1.0, downloadSeconds: 1, trainingSeconds: 1, uploadSeconds: 1, checkpointEverySeconds: 20 },
-  },
-};
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
@@ -39,7 +32,7 @@ const writes: string[] = [];
 let beforeWrite: (key: string) => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: SETTINGS, agent: 'process', log: () => undefined });
+  cloud = await startLocalCloud({ ports: { api: 0, events: 0, s3: 0, dynamodb: 0, ec2: 0, logs: 0 }, settings: REAL_AGENT, agent: 'process', log: () => undefined });
   s3 = new S3Client({ endpoint: cloud.endpoints.s3, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   s3.middlewareStack.add(
     (next, context) => async (args) => {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasAwsCli } from '../support/awsCli.js';
 import { CloudWatchLogsServer, type CloudWatchLogsOptions } from '../../localcloud/cloudwatchLogs.js';
 
 const REGION = 'us-east-1';
@@ -219,14 +220,6 @@ describe('local CloudWatch Logs through @aws-sdk/client-cloudwatch-logs', () => 
   });
 });
 
-const hasAwsCli = (() => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** `aws logs …` with dummy credentials and no user configuration. */
 export function awsCli(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,10 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasAwsCli } from '../support/awsCli.js';
 import { type EventBridgeEnvelope, LocalEventBus, type LocalEventBusOptions, type PutEventsEntry } from '../../localcloud/eventBus.js';
 
 const REGION = 'us-east-1';
@@ -333,14 +334,6 @@ describe('LocalEventBus HTTP protocol errors', () => {
   });
 });
 
-const hasAwsCli = (() => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.skipIf(!hasAwsCli)('LocalEventBus with the AWS CLI', () => {
   /** `aws events put-events --entries file://…`, with dummy credentials and no user config. */
