@@ -266,7 +266,7 @@ export class Agent {
     const { s3, controlBucket, jobName, pollIntervalMs } = this.config;
     const progress = leader ? new DownloadProgressReport({ s3, controlBucket, jobName, attempt: restore.Attempt, intervalMs: pollIntervalMs, say }) : undefined;
     const result = await downloadChannels({
-      s3: this.config.s3,
+      s3,
       channels,
       hostIndex,
       hostCount: restore.ResourceConfig?.InstanceCount ?? restore.InstanceIds.length,

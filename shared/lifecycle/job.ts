@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { parseS3Uri } from '../s3uri.js';
 import { MESSAGES, primaryStatusOf, type SecondaryStatus, type TrainingJobStatus } from './statuses.js';
 import { INITIAL_STATUS } from './transitions.js';
+import type { Checkpoint, CheckpointFailure, FinalCheckpoint } from './checkpointRecords.js';
 import type { InputChannel, MetricDefinition, NoEffectMembers, TensorBoardOutputConfig, VpcConfig } from './jobSpec.js';
+
+/** What the agent's checkpoints leave on the record; declared apart, part of the record's vocabulary. */
+export type { Checkpoint, CheckpointFailure, CheckpointOutcome, CheckpointTrigger, FinalCheckpoint } from './checkpointRecords.js';
 
 /** SageMaker's rule for TrainingJobName: 1–63 characters, letters, digits and inner hyphens. */
 export const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -112,65 +116,10 @@ export interface InputDownload {
   TotalBytes: number;
 }
 
-export type CheckpointTrigger = 'periodic' | 'requested' | 'final';
-
-/** How one checkpoint sync went, as the agent reported it. */
-export interface CheckpointOutcome {
-  Status: 'started' | 'complete' | 'failed' | 'empty' | 'stale';
-  Trigger: CheckpointTrigger;
-  Sequence: number;
-  CheckpointId?: string;
-  ManifestUri?: string;
-  StartTime: EpochMillis;
-  EndTime?: EpochMillis;
-  SizeInBytes?: number;
-  UploadedBytes?: number;
-  FileCount?: number;
-  DeadlineTime?: EpochMillis;
-  EstimatedSeconds?: number;
-  Reason?: string;
-  EmptySince?: EpochMillis;
-  UnchangedSince?: EpochMillis;
-}
-
-export interface FinalCheckpoint {
-  /** Started: under way (or cut off: no later word came); InTime / Late: complete before / after its deadline. */
-  Status: 'Started' | 'InTime' | 'Late' | 'Failed';
-  StartTime: EpochMillis;
-  EndTime?: EpochMillis;
-  DeadlineTime?: EpochMillis;
-  EstimatedSeconds?: number;
-  CheckpointId?: string;
-  Reason?: string;
-}
-
-export interface CheckpointFailure {
-  Time: EpochMillis;
-  Attempt: number;
-  Sequence: number;
-  Trigger: CheckpointTrigger;
-  Reason: string;
-}
-
 export interface TransitionRecord {
   Status: SecondaryStatus;
   StartTime: EpochMillis;
   StatusMessage: string;
-}
-
-export interface Checkpoint {
-  /** The checkpoint's folder name under CheckpointConfig.S3Uri, e.g. `step=1200`. */
-  Id: string;
-  /** Orders checkpoints: the number in the folder name; the latest never moves backwards. */
-  Sequence: number;
-  ManifestUri: string;
-  Time: EpochMillis;
-  /** What the agent reported of it (absent for checkpoints it did not write, e.g. another tool's). */
-  SizeInBytes?: number;
-  UploadedBytes?: number;
-  FileCount?: number;
-  UploadMillis?: number;
-  Trigger?: CheckpointTrigger;
 }
 
 export interface Interruption {

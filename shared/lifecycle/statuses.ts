@@ -1,3 +1,5 @@
+import type { InputDownload } from './job.js';
+
 /**
  * SageMaker's two status fields. TrainingJobStatus is what a job is; SecondaryStatus is
  * where it is in its lifecycle. The primary status is always derived from the secondary one,
@@ -58,7 +60,7 @@ export const MESSAGES = {
   preparing: 'Preparing the instances for training.',
   downloading: 'Restoring the latest checkpoint and downloading the training image.',
   downloadingFromScratch: 'Downloading the training image; no checkpoint to restore.',
-  downloadingInput: (p: { Files: number; TotalFiles: number; Bytes: number; TotalBytes: number }) =>
+  downloadingInput: (p: InputDownload) =>
     `Downloading input data: ${formatBytes(p.TotalBytes - p.Bytes)} of ${formatBytes(p.TotalBytes)} left, ${p.TotalFiles - p.Files} of ${p.TotalFiles} files.`,
   training: 'Training image download completed. Training in progress.',
   uploading: 'Uploading generated training model',
